@@ -1,0 +1,128 @@
+package cli_test
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"os/exec"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+
+	"github.com/cruisegitops/cruise/internal/cli"
+	"github.com/cruisegitops/cruise/internal/devcluster"
+)
+
+// run executes the cruise command line in-process and returns its exit code,
+// stdout and stderr.
+func run(ctx context.Context, args ...string) (int, string, string) {
+	var out, errOut bytes.Buffer
+	code := cli.Run(ctx, args, &out, &errOut)
+	return code, out.String(), errOut.String()
+}
+
+func TestDevUpStatusDown(t *testing.T) {
+	ctx := t.Context()
+	bin, err := devcluster.FindBinDir(os.Getenv(devcluster.BinDirEnv))
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := filepath.Join(t.TempDir(), "dev")
+	flags := []string{"--dir", dir, "--bin-dir", bin}
+
+	// `dev up` detaches its processes, so they do not die with the test
+	// binary: take them down on failure and on interruption too.
+	down := func() { run(context.Background(), append([]string{"dev", "down"}, flags...)...) }
+	t.Cleanup(down)
+	sig := make(chan os.Signal, 1)
+	signal.Notify(sig, os.Interrupt, syscall.SIGTERM)
+	t.Cleanup(func() { signal.Stop(sig); close(sig) })
+	go func() {
+		if _, ok := <-sig; ok {
+			down()
+			os.Exit(2)
+		}
+	}()
+
+	code, stdout, stderr := run(ctx, append([]string{"dev", "up", "--full", "--nodes", "2"}, flags...)...)
+	if code != 0 {
+		t.Fatalf("dev up: exit %d\n%s", code, stderr)
+	}
+	kubeconfig := filepath.Join(dir, "kubeconfig")
+	if want := "export KUBECONFIG=" + kubeconfig + "\n"; stdout != want {
+		t.Fatalf("dev up printed %q, want %q", stdout, want)
+	}
+	first, err := devcluster.Load(dir)
+	if err != nil {
+		t.Fatalf("load state: %v", err)
+	}
+	if len(first.Processes) != 5 {
+		t.Fatalf("full profile recorded %d processes, want 5", len(first.Processes))
+	}
+
+	kubectl := exec.CommandContext(ctx, filepath.Join(bin, "kubectl"), "get", "nodes", "-o", "name")
+	kubectl.Env = append(os.Environ(), "KUBECONFIG="+kubeconfig)
+	nodes, err := kubectl.CombinedOutput()
+	if err != nil {
+		t.Fatalf("kubectl get nodes: %v\n%s", err, nodes)
+	}
+	if got := strings.Fields(string(nodes)); len(got) != 2 || got[0] != "node/kwok-node-0" || got[1] != "node/kwok-node-1" {
+		t.Fatalf("kubectl get nodes = %q, want the two fake nodes", nodes)
+	}
+
+	// A second `up` must find the running control plane and start nothing.
+	code, stdout, stderr = run(ctx, append([]string{"dev", "up", "--full"}, flags...)...)
+	if code != 0 || !strings.Contains(stderr, "already running") {
+		t.Fatalf("second dev up: exit %d, stderr %q", code, stderr)
+	}
+	if !strings.Contains(stdout, kubeconfig) {
+		t.Errorf("second dev up did not print the kubeconfig: %q", stdout)
+	}
+	second, err := devcluster.Load(dir)
+	if err != nil {
+		t.Fatalf("load state: %v", err)
+	}
+	for i := range first.Processes {
+		if first.Processes[i].PID != second.Processes[i].PID {
+			t.Errorf("%s restarted: pid %d then %d", first.Processes[i].Name, first.Processes[i].PID, second.Processes[i].PID)
+		}
+	}
+
+	if code, stdout, _ := run(ctx, append([]string{"dev", "status"}, flags...)...); code != 0 || !strings.Contains(stdout, "profile:    full") {
+		t.Errorf("dev status while up: exit %d\n%s", code, stdout)
+	}
+
+	if code, _, stderr := run(ctx, append([]string{"dev", "down"}, flags...)...); code != 0 {
+		t.Fatalf("dev down: exit %d\n%s", code, stderr)
+	}
+	if alive, _ := first.Running(); len(alive) != 0 {
+		t.Errorf("still running after dev down: %v", alive)
+	}
+	if _, err := os.Stat(dir); !os.IsNotExist(err) {
+		t.Errorf("state dir still there after dev down (err=%v)", err)
+	}
+	if code, _, _ := run(ctx, append([]string{"dev", "status"}, flags...)...); code != 1 {
+		t.Errorf("dev status after down: exit %d, want 1", code)
+	}
+}
+
+func TestVersion(t *testing.T) {
+	code, stdout, stderr := run(t.Context(), "version")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	for _, want := range []string{"cruise ", "commit: ", "go: go1."} {
+		if !strings.Contains(stdout, want) {
+			t.Errorf("version output %q lacks %q", stdout, want)
+		}
+	}
+}
+
+func TestUnknownCommandFails(t *testing.T) {
+	code, _, stderr := run(t.Context(), "no-such-command")
+	if code == 0 || !strings.Contains(stderr, "no-such-command") {
+		t.Fatalf("exit %d, stderr %q: want a non-zero exit naming the command", code, stderr)
+	}
+}
