@@ -1,0 +1,189 @@
+package apply
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+)
+
+// prune deletes the recorded objects that are not among items. It returns
+// what it did and the refs that must stay recorded (deletions that failed,
+// Namespaces and CRDs still in use). With dryRun it only reports.
+func (e *Engine) prune(ctx context.Context, recorded []ObjRef, items []*item, owner Owner, dryRun bool, progress func(Event)) ([]Change, []ObjRef, error) {
+	wanted := make(map[string]bool, len(items))
+	for _, it := range items {
+		wanted[it.ref.Key()] = true
+	}
+	var objects, definitions []ObjRef
+	for _, r := range recorded {
+		if wanted[r.Key()] {
+			continue
+		}
+		if r.GroupKind() == namespaceGK || r.GroupKind() == crdGK {
+			definitions = append(definitions, r)
+		} else {
+			objects = append(objects, r)
+		}
+	}
+
+	var (
+		changes []Change
+		kept    []ObjRef
+		errs    []error
+	)
+	deleted := map[string]bool{}
+	// Definitions last: deleting a Namespace or CRD takes everything in it
+	// along, so they go only once nothing else cruise manages is left.
+	for _, group := range [][]ObjRef{objects, definitions} {
+		for _, r := range group {
+			ch, keep, err := e.pruneOne(ctx, r, owner, deleted, dryRun)
+			if err != nil {
+				errs = append(errs, &ObjectError{Ref: r, Err: fmt.Errorf("prune: %w", err)})
+				kept = append(kept, r)
+				continue
+			}
+			if keep {
+				kept = append(kept, r)
+			}
+			if ch != nil {
+				changes = append(changes, *ch)
+				progress(Event{Type: EventPruned, Change: *ch})
+				if ch.Action == Pruned {
+					deleted[r.Key()] = true
+				}
+			}
+		}
+	}
+	return changes, kept, errors.Join(errs...)
+}
+
+// pruneOne deletes one object unless something says to keep it. A nil
+// Change means there was nothing to do (the object is already gone).
+func (e *Engine) pruneOne(ctx context.Context, r ObjRef, owner Owner, deleted map[string]bool, dryRun bool) (*Change, bool, error) {
+	live := &metav1.PartialObjectMetadata{}
+	live.SetGroupVersionKind(schema.GroupVersionKind{Group: r.Group, Version: r.Version, Kind: r.Kind})
+	err := e.client.Get(ctx, client.ObjectKey{Namespace: r.Namespace, Name: r.Name}, live)
+	switch {
+	case apierrors.IsNotFound(err), meta.IsNoMatchError(err):
+		return nil, false, nil
+	case err != nil:
+		return nil, false, err
+	}
+	skip := func(why string) (*Change, bool, error) {
+		return &Change{Ref: r, Action: PruneSkipped, Message: why}, false, nil
+	}
+	if live.GetDeletionTimestamp() != nil {
+		return nil, false, nil
+	}
+	if live.GetLabels()[LabelName] != owner.Name || live.GetLabels()[LabelNamespace] != owner.Namespace {
+		return skip("no longer labelled as managed by " + owner.Namespace + "/" + owner.Name)
+	}
+	if live.GetAnnotations()[AnnotationPrune] == "disabled" {
+		return skip(AnnotationPrune + ": disabled")
+	}
+	switch r.GroupKind() {
+	case namespaceGK:
+		if inUse, err := e.namespaceInUse(ctx, r.Name, deleted); err != nil || inUse != "" {
+			if err != nil {
+				return nil, false, err
+			}
+			return &Change{Ref: r, Action: PruneSkipped, Message: "still holds " + inUse}, true, nil
+		}
+	case crdGK:
+		if inUse, err := e.crdInUse(ctx, r.Name); err != nil || inUse != "" {
+			if err != nil {
+				return nil, false, err
+			}
+			return &Change{Ref: r, Action: PruneSkipped, Message: "still has " + inUse}, true, nil
+		}
+	}
+	if !dryRun {
+		err := e.client.Delete(ctx, live, client.PropagationPolicy(metav1.DeletePropagationBackground))
+		if err != nil && !apierrors.IsNotFound(err) {
+			return nil, false, err
+		}
+	}
+	return &Change{Ref: r, Action: Pruned}, false, nil
+}
+
+// namespaceInUse names an object managed by cruise (under any inventory)
+// that lives in the namespace and is not being deleted, or returns "".
+func (e *Engine) namespaceInUse(ctx context.Context, ns string, deleted map[string]bool) (string, error) {
+	lists, err := e.discovery.ServerPreferredNamespacedResources()
+	if err != nil && len(lists) == 0 {
+		return "", fmt.Errorf("discover namespaced resources: %w", err)
+	}
+	for _, list := range lists {
+		gv, err := schema.ParseGroupVersion(list.GroupVersion)
+		if err != nil {
+			continue
+		}
+		for _, res := range list.APIResources {
+			if !hasVerb(res.Verbs, "list") {
+				continue
+			}
+			objs := &metav1.PartialObjectMetadataList{}
+			objs.SetGroupVersionKind(gv.WithKind(res.Kind + "List"))
+			err := e.client.List(ctx, objs, client.InNamespace(ns), client.HasLabels{LabelName})
+			if err != nil {
+				continue // an aggregated API that is down must not block prune
+			}
+			for _, o := range objs.Items {
+				ref := ObjRef{Group: gv.Group, Kind: res.Kind, Namespace: ns, Name: o.Name}
+				if o.DeletionTimestamp == nil && !deleted[ref.Key()] {
+					return ref.String(), nil
+				}
+			}
+		}
+	}
+	return "", nil
+}
+
+// crdInUse names a custom resource of the CRD that is not being deleted,
+// or returns "". Deleting a CRD deletes all of its objects, whoever made
+// them, so any one of them keeps it.
+func (e *Engine) crdInUse(ctx context.Context, name string) (string, error) {
+	crd := &unstructured.Unstructured{}
+	crd.SetGroupVersionKind(schema.GroupVersionKind{Group: crdGK.Group, Version: "v1", Kind: crdGK.Kind})
+	if err := e.client.Get(ctx, client.ObjectKey{Name: name}, crd); err != nil {
+		return "", client.IgnoreNotFound(err)
+	}
+	group, _, _ := unstructured.NestedString(crd.Object, "spec", "group")
+	kind, _, _ := unstructured.NestedString(crd.Object, "spec", "names", "kind")
+	versions, _, _ := unstructured.NestedSlice(crd.Object, "spec", "versions")
+	for _, v := range versions {
+		vm, ok := v.(map[string]any)
+		if !ok || vm["served"] != true {
+			continue
+		}
+		version, _ := vm["name"].(string)
+		objs := &metav1.PartialObjectMetadataList{}
+		objs.SetGroupVersionKind(schema.GroupVersionKind{Group: group, Version: version, Kind: kind + "List"})
+		if err := e.client.List(ctx, objs); err != nil {
+			return "", fmt.Errorf("list %s: %w", kind, err)
+		}
+		for _, o := range objs.Items {
+			if o.DeletionTimestamp == nil {
+				return fmt.Sprintf("%d %s object(s), e.g. %s", len(objs.Items), kind, o.Name), nil
+			}
+		}
+		break // every served version lists the same objects
+	}
+	return "", nil
+}
+
+func hasVerb(verbs []string, verb string) bool {
+	for _, v := range verbs {
+		if v == verb {
+			return true
+		}
+	}
+	return false
+}

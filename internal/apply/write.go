@@ -1,0 +1,155 @@
+package apply
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"golang.org/x/sync/errgroup"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+)
+
+// pollInterval paces waits for deletions, CRDs and health. Short, because
+// a local API server answers in milliseconds and a sync is only as fast
+// as its slowest poll.
+const pollInterval = 200 * time.Millisecond
+
+// write applies the items whose action needs a write, one kind rank after
+// the other and concurrently within a rank.
+func (e *Engine) write(ctx context.Context, items []*item, progress func(Event)) error {
+	for start := 0; start < len(items); {
+		end := start
+		for end < len(items) && rank(items[end].ref) == rank(items[start].ref) {
+			end++
+		}
+		g, gctx := errgroup.WithContext(ctx)
+		g.SetLimit(e.concurrency)
+		for _, it := range items[start:end] {
+			if it.action == Unchanged {
+				continue
+			}
+			g.Go(func() error { return e.writeOne(gctx, it) })
+		}
+		if err := g.Wait(); err != nil {
+			return err
+		}
+		for _, it := range items[start:end] {
+			progress(Event{Type: EventApplied, Change: it.change()})
+		}
+		start = end
+	}
+	return nil
+}
+
+func (e *Engine) writeOne(ctx context.Context, it *item) error {
+	if it.action == Recreated {
+		if err := e.deleteAndWait(ctx, it.live); err != nil {
+			return &ObjectError{Ref: it.ref, Source: it.source, Err: fmt.Errorf("recreate: %w", err)}
+		}
+	}
+	obj := it.obj.DeepCopy()
+	if err := e.client.Patch(ctx, obj, client.Apply, client.ForceOwnership, client.FieldOwner(e.manager)); err != nil {
+		return &ObjectError{Ref: it.ref, Source: it.source, Err: fmt.Errorf("apply: %w", classifyAPIError(err))}
+	}
+	it.live = obj
+	return nil
+}
+
+// deleteAndWait deletes obj in the foreground of its dependents' garbage
+// collection and returns once it is gone (finalizers included).
+func (e *Engine) deleteAndWait(ctx context.Context, obj *unstructured.Unstructured) error {
+	err := e.client.Delete(ctx, obj, client.PropagationPolicy(metav1.DeletePropagationBackground))
+	if err != nil && !apierrors.IsNotFound(err) {
+		return fmt.Errorf("delete: %w", err)
+	}
+	return poll(ctx, func() (bool, error) {
+		probe := &unstructured.Unstructured{}
+		probe.SetGroupVersionKind(obj.GroupVersionKind())
+		err := e.client.Get(ctx, client.ObjectKeyFromObject(obj), probe)
+		if apierrors.IsNotFound(err) {
+			return true, nil
+		}
+		return false, err
+	})
+}
+
+// waitDefinitions waits until the CRDs among items are Established and
+// their kinds are served, and the Namespaces are Active.
+func (e *Engine) waitDefinitions(ctx context.Context, items []*item, timeout time.Duration) error {
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	for _, it := range items {
+		if !it.definition {
+			continue
+		}
+		err := poll(ctx, func() (bool, error) {
+			live := &unstructured.Unstructured{}
+			live.SetGroupVersionKind(it.obj.GroupVersionKind())
+			if err := e.client.Get(ctx, client.ObjectKeyFromObject(it.obj), live); err != nil {
+				return false, client.IgnoreNotFound(err)
+			}
+			if it.ref.GroupKind() == namespaceGK {
+				phase, _, _ := unstructured.NestedString(live.Object, "status", "phase")
+				return phase != "Terminating", nil
+			}
+			return crdEstablished(live), nil
+		})
+		if err != nil {
+			return &ObjectError{Ref: it.ref, Source: it.source, Err: fmt.Errorf("not ready: %w", err)}
+		}
+	}
+	return nil
+}
+
+func crdEstablished(crd *unstructured.Unstructured) bool {
+	conds, _, _ := unstructured.NestedSlice(crd.Object, "status", "conditions")
+	for _, c := range conds {
+		m, ok := c.(map[string]any)
+		if ok && m["type"] == "Established" && m["status"] == "True" {
+			return true
+		}
+	}
+	return false
+}
+
+// rollback deletes the definitions this run created, after a later
+// validation failed, so that a failed apply leaves the cluster as it was.
+func (e *Engine) rollback(items []*item) {
+	// A fresh context: the caller's may be the one that just ran out.
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	for i := len(items) - 1; i >= 0; i-- {
+		it := items[i]
+		if it.definition && it.action == Created {
+			_ = e.client.Delete(ctx, it.obj, client.PropagationPolicy(metav1.DeletePropagationBackground))
+		}
+	}
+}
+
+// poll calls cond every pollInterval until it returns true or an error, or
+// ctx ends.
+func poll(ctx context.Context, cond func() (bool, error)) error {
+	t := time.NewTicker(pollInterval)
+	defer t.Stop()
+	for {
+		ok, err := cond()
+		if err != nil {
+			return err
+		}
+		if ok {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-t.C:
+		}
+	}
+}
+
+func (it *item) change() Change {
+	return Change{Ref: it.ref, Source: it.source, Action: it.action}
+}
