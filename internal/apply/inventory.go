@@ -8,7 +8,7 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 )
 
@@ -61,16 +61,17 @@ func (i *ConfigMapInventory) Store(ctx context.Context, refs []ObjRef) error {
 	if err != nil {
 		return fmt.Errorf("encode inventory: %w", err)
 	}
-	cm := &corev1.ConfigMap{
-		TypeMeta: metav1.TypeMeta{APIVersion: "v1", Kind: "ConfigMap"},
-		ObjectMeta: metav1.ObjectMeta{
-			Name:      i.key().Name,
-			Namespace: i.namespace,
-			Labels:    map[string]string{"app.kubernetes.io/managed-by": "cruise", LabelName: i.name},
+	cm := &unstructured.Unstructured{Object: map[string]any{
+		"apiVersion": "v1",
+		"kind":       "ConfigMap",
+		"metadata": map[string]any{
+			"name":      i.key().Name,
+			"namespace": i.namespace,
+			"labels":    map[string]any{"app.kubernetes.io/managed-by": "cruise", LabelName: i.name},
 		},
-		Data: map[string]string{inventoryKey: string(data)},
-	}
-	err = i.engine.client.Patch(ctx, cm, client.Apply, client.ForceOwnership, client.FieldOwner(i.engine.manager))
+		"data": map[string]any{inventoryKey: string(data)},
+	}}
+	err = i.engine.serverSideApply(ctx, cm, false)
 	if err != nil {
 		return fmt.Errorf("write inventory ConfigMap/%s/%s: %w", i.key().Namespace, i.key().Name, err)
 	}

@@ -94,7 +94,7 @@ func (e *Engine) plan(ctx context.Context, items []*item, force bool) error {
 
 func (e *Engine) planOne(ctx context.Context, it *item, force bool) error {
 	dry := it.obj.DeepCopy()
-	err := e.client.Patch(ctx, dry, client.Apply, client.DryRunAll, client.ForceOwnership, client.FieldOwner(e.manager))
+	err := e.serverSideApply(ctx, dry, true)
 	if err != nil {
 		if it.live != nil && isImmutableError(err) {
 			if force || it.force {

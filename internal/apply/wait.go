@@ -32,7 +32,9 @@ func (e *Engine) Wait(ctx context.Context, refs []ObjRef, timeout time.Duration,
 	defer t.Stop()
 	for {
 		next := make([]Health, len(refs))
-		g, gctx := errgroup.WithContext(wctx)
+		// Polls run on the caller's context, so the last one before the
+		// deadline completes and reports a real status.
+		g, gctx := errgroup.WithContext(ctx)
 		g.SetLimit(e.concurrency)
 		for i, r := range refs {
 			if health[i].Status == Current {
@@ -47,9 +49,6 @@ func (e *Engine) Wait(ctx context.Context, refs []ObjRef, timeout time.Duration,
 		_ = g.Wait()
 		done := true
 		for i := range refs {
-			if wctx.Err() != nil && next[i].Status == "" {
-				next[i] = health[i] // the poll was cut short; keep what we knew
-			}
 			if next[i] != health[i] {
 				progress(next[i])
 			}

@@ -51,11 +51,21 @@ func (e *Engine) writeOne(ctx context.Context, it *item) error {
 		}
 	}
 	obj := it.obj.DeepCopy()
-	if err := e.client.Patch(ctx, obj, client.Apply, client.ForceOwnership, client.FieldOwner(e.manager)); err != nil {
+	if err := e.serverSideApply(ctx, obj, false); err != nil {
 		return &ObjectError{Ref: it.ref, Source: it.source, Err: fmt.Errorf("apply: %w", classifyAPIError(err))}
 	}
 	it.live = obj
 	return nil
+}
+
+// serverSideApply sends obj as an apply patch with cruise's field manager,
+// taking over conflicting fields, and stores the server's answer in obj.
+func (e *Engine) serverSideApply(ctx context.Context, obj *unstructured.Unstructured, dryRun bool) error {
+	opts := []client.ApplyOption{client.ForceOwnership, client.FieldOwner(e.manager)}
+	if dryRun {
+		opts = append(opts, client.DryRunAll)
+	}
+	return e.client.Apply(ctx, client.ApplyConfigurationFromUnstructured(obj), opts...)
 }
 
 // deleteAndWait deletes obj in the foreground of its dependents' garbage
