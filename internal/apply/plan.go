@@ -10,6 +10,7 @@ import (
 	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 )
 
@@ -22,25 +23,39 @@ func (e *Engine) fetchLive(ctx context.Context, items []*item) error {
 			existingNS[it.ref.Name] = false
 		}
 	}
-	g, gctx := errgroup.WithContext(ctx)
-	g.SetLimit(e.concurrency)
+	// Many objects of one kind in one namespace are read with one List
+	// instead of a Get each: 1,000 ConfigMaps cost one request, not 1,000.
+	groups := map[listKey][]*item{}
 	for _, it := range items {
 		if it.needsDefinition && !e.kindKnown(it) {
 			continue // its CRD is new: it cannot exist
 		}
-		g.Go(func() error {
-			live := &unstructured.Unstructured{}
-			live.SetGroupVersionKind(it.obj.GroupVersionKind())
-			err := e.client.Get(gctx, client.ObjectKeyFromObject(it.obj), live)
-			switch {
-			case apierrors.IsNotFound(err):
+		k := listKey{gvk: it.obj.GroupVersionKind(), namespace: it.obj.GetNamespace()}
+		groups[k] = append(groups[k], it)
+	}
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(e.concurrency)
+	for k, group := range groups {
+		if len(group) >= listThreshold {
+			g.Go(func() error {
+				ok, err := e.listLive(gctx, k, group)
+				if ok || err != nil {
+					return err
+				}
+				// Listing was refused (RBAC may allow get but not list):
+				// fall back to a Get per object.
+				for _, it := range group {
+					if err := e.getLive(gctx, it); err != nil {
+						return err
+					}
+				}
 				return nil
-			case err != nil:
-				return &ObjectError{Ref: it.ref, Source: it.source, Err: fmt.Errorf("read live state: %w", err)}
-			}
-			it.live = live
-			return nil
-		})
+			})
+			continue
+		}
+		for _, it := range group {
+			g.Go(func() error { return e.getLive(gctx, it) })
+		}
 	}
 	if err := g.Wait(); err != nil {
 		return err
@@ -56,6 +71,58 @@ func (e *Engine) fetchLive(ctx context.Context, items []*item) error {
 		}
 	}
 	return nil
+}
+
+// listThreshold is the group size from which one List is cheaper than a
+// Get per object.
+const listThreshold = 4
+
+type listKey struct {
+	gvk       schema.GroupVersionKind
+	namespace string
+}
+
+func (e *Engine) getLive(ctx context.Context, it *item) error {
+	live := &unstructured.Unstructured{}
+	live.SetGroupVersionKind(it.obj.GroupVersionKind())
+	err := e.client.Get(ctx, client.ObjectKeyFromObject(it.obj), live)
+	switch {
+	case apierrors.IsNotFound(err):
+		return nil
+	case err != nil:
+		return &ObjectError{Ref: it.ref, Source: it.source, Err: fmt.Errorf("read live state: %w", err)}
+	}
+	it.live = live
+	return nil
+}
+
+// listLive reads a group of same-kind objects in one namespace with one
+// List. It returns false, without error, when listing is forbidden.
+func (e *Engine) listLive(ctx context.Context, k listKey, group []*item) (bool, error) {
+	list := &unstructured.UnstructuredList{}
+	list.SetGroupVersionKind(k.gvk.GroupVersion().WithKind(k.gvk.Kind + "List"))
+	var opts []client.ListOption
+	if k.namespace != "" {
+		opts = append(opts, client.InNamespace(k.namespace))
+	}
+	err := e.client.List(ctx, list, opts...)
+	if apierrors.IsForbidden(err) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("list %s in %q: %w", k.gvk.Kind, k.namespace, err)
+	}
+	byName := make(map[string]*unstructured.Unstructured, len(list.Items))
+	for i := range list.Items {
+		byName[list.Items[i].GetName()] = &list.Items[i]
+	}
+	for _, it := range group {
+		if live, ok := byName[it.obj.GetName()]; ok {
+			live.SetGroupVersionKind(k.gvk)
+			it.live = live
+		}
+	}
+	return true, nil
 }
 
 // kindKnown reports whether the API server serves the item's kind now.
