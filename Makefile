@@ -71,8 +71,14 @@ lint: $(TOOLS_BIN)/staticcheck ## gofmt, go vet and staticcheck.
 # at most two control planes) running at once on a 2-core machine.
 TEST_FLAGS ?= -race -count=1 -p 2 -timeout 30m
 
+# Test dependencies from Debian's packages: PostgreSQL server binaries (the
+# tests start private instances with initdb; no system service is used).
+.PHONY: test-deps
+test-deps:
+	@hack/install-test-deps.sh
+
 .PHONY: test
-test: lint cluster-bins build ## Run every test (builds what it needs first).
+test: lint test-deps cluster-bins build ## Run every test (builds what it needs first).
 	$(GO) test $(TEST_FLAGS) ./...
 
 .PHONY: bench

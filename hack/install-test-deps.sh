@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# Installs the system packages the tests need, from Debian's archive, when
+# they are missing: PostgreSQL's server binaries (tests run private
+# instances via initdb/pg_ctl) and git (test Git servers use git
+# http-backend and upload-pack).
+set -euo pipefail
+need=()
+compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null || need+=(postgresql)
+command -v git >/dev/null || need+=(git)
+[ ${#need[@]} -eq 0 ] && exit 0
+echo "installing test dependencies: ${need[*]}"
+if [ "$(id -u)" -ne 0 ]; then SUDO=sudo; else SUDO=; fi
+$SUDO apt-get update -qq
+DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${need[@]}"
