@@ -63,6 +63,9 @@ as an operator (pull-based) and from CI pipelines as a command (push-based).`,
 	root.AddCommand(
 		newVersionCommand(),
 		newDevCommand(),
+		newBuildCommand(),
+		newDiffCommand(),
+		newApplyCommand(),
 	)
 	return root
 }
