@@ -82,7 +82,7 @@ test: lint test-deps cluster-bins build ## Run every test (builds what it needs 
 	$(GO) test $(TEST_FLAGS) ./...
 
 .PHONY: bench
-bench: cluster-bins ## Run the benchmarks; figures go into README.md's Performance section.
+bench: cluster-bins build ## Run the benchmarks; figures go into README.md's Performance section.
 	$(GO) test -run '^$$' -bench . -benchtime 5x -benchmem ./... | tee $(BIN)/bench.txt
 
 .PHONY: dev

@@ -34,6 +34,7 @@ type Engine struct {
 	discovery   discovery.DiscoveryInterface
 	manager     string
 	concurrency int
+	host        string // API server URL, for messages
 }
 
 // NewEngine returns an Engine for the cluster cfg points at.
@@ -66,7 +67,7 @@ func newEngine(cfg *rest.Config, httpClient *http.Client, opts EngineOptions) (*
 	if err != nil {
 		return nil, fmt.Errorf("discovery client for %s: %w", cfg.Host, err)
 	}
-	return &Engine{client: c, mapper: mapper, discovery: dc, manager: opts.FieldManager, concurrency: opts.Concurrency}, nil
+	return &Engine{client: c, mapper: mapper, discovery: dc, manager: opts.FieldManager, concurrency: opts.Concurrency, host: cfg.Host}, nil
 }
 
 // Client returns the controller-runtime client the engine uses.

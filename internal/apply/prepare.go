@@ -73,7 +73,7 @@ func (e *Engine) prepare(ctx context.Context, objs []render.Object, owner Owner,
 					Err: fmt.Errorf("%w: no API serves %s (is its CustomResourceDefinition installed?)", ErrUnknownKind, gvk)})
 				continue
 			case err != nil:
-				return nil, fmt.Errorf("resolve %s: %w", gvk, err)
+				return nil, fmt.Errorf("cannot read the API of the cluster at %s: %w", e.host, err)
 			}
 			namespaced = m.Scope.Name() == meta.RESTScopeNameNamespace
 		} else if _, err := e.mapper.RESTMapping(gk, gvk.Version); err != nil {

@@ -411,8 +411,10 @@ func (o *ClusterOptions) connect() (*cluster, error) {
 	}
 	cfg.Timeout = o.RequestTimeout
 	// An apply sends a few requests per object; client-go's default of 5
-	// per second would make a large one crawl.
-	cfg.QPS, cfg.Burst = 50, 100
+	// per second would make a large one crawl. The engine keeps a bounded
+	// number of requests in flight, and the API server's priority and
+	// fairness protects it, so no client-side rate limit is set.
+	cfg.QPS, cfg.Burst = -1, 0
 	engine, err := apply.NewEngine(cfg, apply.EngineOptions{})
 	if err != nil {
 		return nil, err
