@@ -17,12 +17,20 @@ type binaries struct {
 const BinDirEnv = "KUBEBUILDER_ASSETS"
 
 // FindBinDir returns the directory holding the control-plane binaries:
-// explicit when not empty (callers pass the value of BinDirEnv), otherwise
-// bin/k8s in the nearest enclosing directory that has one, so `go test` works
-// from any package directory after `make cluster-bins`.
+// explicit when not empty (callers pass the value of BinDirEnv); else k8s/
+// beside the running executable (bin/cruise finds bin/k8s from anywhere);
+// else bin/k8s in the nearest directory above the working directory that
+// has one, so `go test` works from any package directory after `make
+// cluster-bins`.
 func FindBinDir(explicit string) (string, error) {
 	if explicit != "" {
 		return filepath.Abs(explicit)
+	}
+	if exe, err := os.Executable(); err == nil {
+		candidate := filepath.Join(filepath.Dir(exe), "k8s")
+		if _, err := os.Stat(filepath.Join(candidate, "kube-apiserver")); err == nil {
+			return candidate, nil
+		}
 	}
 	wd, err := os.Getwd()
 	if err != nil {
