@@ -60,6 +60,17 @@ $(TOOLS_BIN)/controller-gen: hack/tools/go.mod hack/tools/go.sum
 	@mkdir -p $(TOOLS_BIN)
 	cd hack/tools && $(GO) build -o $@ sigs.k8s.io/controller-tools/cmd/controller-gen
 
+.PHONY: generate
+generate: $(TOOLS_BIN)/controller-gen ## Regenerate deepcopy functions and CRD manifests.
+	$(TOOLS_BIN)/controller-gen object paths=./api/...
+	$(TOOLS_BIN)/controller-gen crd paths=./api/... output:crd:artifacts:config=config/crd/bases
+
+# CI fails when generated files are stale.
+.PHONY: verify-generate
+verify-generate: generate
+	@git diff --exit-code -- api config/crd || { echo "generated files are stale: run make generate and commit"; exit 1; }
+	@test -z "$$(git ls-files --others --exclude-standard -- api config/crd)" || { echo "generated files not committed: run make generate"; exit 1; }
+
 .PHONY: lint
 lint: $(TOOLS_BIN)/staticcheck ## gofmt, go vet and staticcheck.
 	@out="$$(gofmt -l $$(git ls-files '*.go' | grep -v '^hack/tools/'))"; \
@@ -78,7 +89,7 @@ test-deps:
 	@hack/install-test-deps.sh
 
 .PHONY: test
-test: lint test-deps cluster-bins build ## Run every test (builds what it needs first).
+test: verify-generate lint test-deps cluster-bins build ## Run every test (builds what it needs first).
 	$(GO) test $(TEST_FLAGS) ./...
 
 .PHONY: bench
