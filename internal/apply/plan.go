@@ -89,6 +89,8 @@ func (e *Engine) getLive(ctx context.Context, it *item) error {
 	switch {
 	case apierrors.IsNotFound(err):
 		return nil
+	case apierrors.IsForbidden(err):
+		return &ObjectError{Ref: it.ref, Source: it.source, Err: fmt.Errorf("%w: %s", ErrForbidden, apiMessage(err))}
 	case err != nil:
 		return &ObjectError{Ref: it.ref, Source: it.source, Err: fmt.Errorf("read live state: %w", err)}
 	}

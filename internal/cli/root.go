@@ -66,6 +66,7 @@ as an operator (pull-based) and from CI pipelines as a command (push-based).`,
 		newBuildCommand(),
 		newDiffCommand(),
 		newApplyCommand(),
+		newControllerCommand(),
 	)
 	return root
 }

@@ -29,15 +29,25 @@ type Env struct {
 }
 
 // Main starts a control plane with the given profile, stores it in *env,
-// runs the tests and stops the control plane again, also when the run is
-// interrupted. It returns the exit code for os.Exit.
-func Main(m *testing.M, profile devcluster.Profile, env **Env) int {
+// runs setup (for example to start a controller; its context ends when the
+// tests have run), runs the tests and stops the control plane again, also
+// when the run is interrupted. It returns the exit code for os.Exit.
+func Main(m *testing.M, profile devcluster.Profile, env **Env, setup ...func(context.Context, *Env) error) int {
 	e, err := Start(context.Background(), profile)
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "clustertest: %v\n", err)
 		return 1
 	}
 	*env = e
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	for _, f := range setup {
+		if err := f(ctx, e); err != nil {
+			fmt.Fprintf(os.Stderr, "clustertest: setup: %v\n", err)
+			_ = e.Cluster.Stop()
+			return 1
+		}
+	}
 
 	sig := make(chan os.Signal, 1)
 	signal.Notify(sig, os.Interrupt, syscall.SIGTERM)
@@ -48,6 +58,7 @@ func Main(m *testing.M, profile devcluster.Profile, env **Env) int {
 		}
 	}()
 	code := m.Run()
+	cancel()
 	signal.Stop(sig)
 	close(sig)
 	if err := e.Cluster.Stop(); err != nil {

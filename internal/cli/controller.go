@@ -1,0 +1,249 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/go-logr/logr"
+	"github.com/spf13/cobra"
+	"k8s.io/apimachinery/pkg/runtime"
+	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
+	"k8s.io/client-go/rest"
+	"k8s.io/client-go/tools/clientcmd"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/healthz"
+	"sigs.k8s.io/controller-runtime/pkg/log"
+	"sigs.k8s.io/controller-runtime/pkg/metrics"
+	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
+
+	cruisev1 "github.com/cruisegitops/cruise/api/v1alpha1"
+	"github.com/cruisegitops/cruise/internal/controller"
+	"github.com/cruisegitops/cruise/internal/source"
+	"github.com/cruisegitops/cruise/internal/webhook"
+)
+
+// ControllerOptions configures `cruise controller`.
+type ControllerOptions struct {
+	// Kubeconfig and Context select the cluster when not running in it.
+	Kubeconfig string
+	Context    string
+	// MetricsAddr serves Prometheus metrics; "0" turns them off.
+	MetricsAddr string
+	// HealthAddr serves /healthz and /readyz.
+	HealthAddr string
+	// WebhookAddr serves push webhooks at /hook/{github,gitlab,gitea,forgejo,generic}; "" turns them off.
+	WebhookAddr string
+	// WebhookSecretFile holds the secret the webhooks verify.
+	WebhookSecretFile string
+	// LeaderElect runs leader election, so only one replica acts.
+	LeaderElect bool
+	// LeaderElectionNamespace holds the Lease; default the pod's namespace.
+	LeaderElectionNamespace string
+	// CacheDir holds Git clones and checkouts.
+	CacheDir string
+	// Concurrency is the number of Applications synced at once.
+	Concurrency int
+	// LogLevel is debug, info or error.
+	LogLevel string
+}
+
+func newControllerCommand() *cobra.Command {
+	opts := &ControllerOptions{
+		MetricsAddr: ":8080",
+		HealthAddr:  ":8081",
+		Concurrency: 4,
+		LogLevel:    "info",
+	}
+	cmd := &cobra.Command{
+		Use:   "controller",
+		Short: "Run the operator: fetch GitRepositories, keep Applications applied",
+		Long: `Run cruise's operator. It fetches every GitRepository on its interval (or at
+once when a push webhook arrives), applies each Application's path with
+server-side apply, prunes what left Git, waits for health, and reverts changes
+made in the cluster that Git does not describe within seconds.
+
+Inside a cluster it uses its ServiceAccount; outside, --kubeconfig/--context
+or $KUBECONFIG.`,
+		Args: noArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error { return runController(cmd.Context(), opts) },
+	}
+	fs := cmd.Flags()
+	fs.StringVar(&opts.Kubeconfig, "kubeconfig", "", "kubeconfig file (default: in-cluster config, else $KUBECONFIG)")
+	fs.StringVar(&opts.Context, "context", "", "kubeconfig context")
+	fs.StringVar(&opts.MetricsAddr, "metrics-addr", opts.MetricsAddr, `address of the metrics endpoint ("0" to disable)`)
+	fs.StringVar(&opts.HealthAddr, "health-addr", opts.HealthAddr, "address of /healthz and /readyz")
+	fs.StringVar(&opts.WebhookAddr, "webhook-addr", "", "address of the push webhook receiver, e.g. :9292 (off when empty)")
+	fs.StringVar(&opts.WebhookSecretFile, "webhook-secret-file", "", "file with the secret push webhooks are verified with")
+	fs.BoolVar(&opts.LeaderElect, "leader-elect", false, "elect a leader, so that of several replicas only one acts")
+	fs.StringVar(&opts.LeaderElectionNamespace, "leader-election-namespace", "", "namespace of the leader Lease (default: the pod's)")
+	fs.StringVar(&opts.CacheDir, "cache-dir", "", "directory for Git clones (default <user cache dir>/cruise/controller)")
+	fs.IntVar(&opts.Concurrency, "concurrency", opts.Concurrency, "Applications synced at once")
+	fs.StringVar(&opts.LogLevel, "log-level", opts.LogLevel, "debug, info or error")
+	return cmd
+}
+
+func runController(ctx context.Context, o *ControllerOptions) error {
+	logger, err := newLogger(o.LogLevel)
+	if err != nil {
+		return &ExitError{Code: 2, Err: err}
+	}
+	ctrl.SetLogger(logger) // controller-runtime's own components log through it
+	ctx = log.IntoContext(ctx, logger)
+
+	cfg, err := controllerConfig(o)
+	if err != nil {
+		return &ExitError{Code: 2, Err: err}
+	}
+	if o.CacheDir == "" {
+		cache, err := os.UserCacheDir()
+		if err != nil {
+			cache = os.TempDir()
+		}
+		o.CacheDir = filepath.Join(cache, "cruise", "controller")
+	}
+	fetcher, err := source.NewFetcher(source.Options{CacheDir: o.CacheDir})
+	if err != nil {
+		return err
+	}
+	scheme := runtime.NewScheme()
+	if err := clientgoscheme.AddToScheme(scheme); err != nil {
+		return err
+	}
+	if err := cruisev1.AddToScheme(scheme); err != nil {
+		return err
+	}
+	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
+		Scheme:                        scheme,
+		Metrics:                       metricsserver.Options{BindAddress: o.MetricsAddr},
+		HealthProbeBindAddress:        o.HealthAddr,
+		LeaderElection:                o.LeaderElect,
+		LeaderElectionID:              "cruise-controller",
+		LeaderElectionNamespace:       o.LeaderElectionNamespace,
+		LeaderElectionReleaseOnCancel: true,
+		GracefulShutdownTimeout:       ptrDuration(30 * time.Second),
+		Logger:                        logger,
+	})
+	if err != nil {
+		return fmt.Errorf("create manager: %w", err)
+	}
+	m, err := controller.NewMetrics(metrics.Registry)
+	if err != nil {
+		return fmt.Errorf("register metrics: %w", err)
+	}
+	artifacts := controller.NewArtifactStore()
+	repos := &controller.GitRepositoryReconciler{
+		Client: mgr.GetClient(), Fetcher: fetcher, Artifacts: artifacts,
+		Recorder: mgr.GetEventRecorder("cruise-controller"), Metrics: m,
+	}
+	if err := repos.SetupWithManager(mgr); err != nil {
+		return fmt.Errorf("set up GitRepository controller: %w", err)
+	}
+	apps := &controller.ApplicationReconciler{
+		Client: mgr.GetClient(), Fetcher: fetcher, Artifacts: artifacts,
+		Recorder: mgr.GetEventRecorder("cruise-controller"), Metrics: m, Concurrency: o.Concurrency,
+	}
+	if err := apps.SetupWithManager(mgr); err != nil {
+		return fmt.Errorf("set up Application controller: %w", err)
+	}
+	if err := mgr.AddHealthzCheck("ping", healthz.Ping); err != nil {
+		return err
+	}
+	if err := mgr.AddReadyzCheck("ping", healthz.Ping); err != nil {
+		return err
+	}
+	if o.WebhookAddr != "" {
+		if err := addWebhookServer(mgr, o, repos, logger); err != nil {
+			return err
+		}
+	}
+	logger.Info("starting controller", "version", version, "cacheDir", o.CacheDir)
+	return mgr.Start(ctx)
+}
+
+// addWebhookServer serves push webhooks for every provider under one
+// secret, as a Runnable so it stops with the manager.
+func addWebhookServer(mgr ctrl.Manager, o *ControllerOptions, trigger webhook.Trigger, logger logr.Logger) error {
+	if o.WebhookSecretFile == "" {
+		return &ExitError{Code: 2, Err: errors.New("--webhook-addr needs --webhook-secret-file")}
+	}
+	secret, err := os.ReadFile(o.WebhookSecretFile)
+	if err != nil {
+		return &ExitError{Code: 2, Err: fmt.Errorf("read webhook secret: %w", err)}
+	}
+	secret = trimNewline(secret)
+	var receivers []webhook.Receiver
+	for _, p := range []webhook.Provider{webhook.ProviderGitHub, webhook.ProviderGitLab, webhook.ProviderGitea, webhook.ProviderForgejo, webhook.ProviderGeneric} {
+		receivers = append(receivers, webhook.Receiver{Name: string(p), Provider: p, Secret: secret})
+	}
+	handler := webhook.NewHandler(webhook.NewStaticReceivers(receivers...), trigger, webhook.Options{
+		Logger: slog.New(logr.ToSlogHandler(logger.WithName("webhook"))),
+	})
+	srv := &http.Server{Addr: o.WebhookAddr, Handler: handler, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second}
+	ln, err := net.Listen("tcp", o.WebhookAddr)
+	if err != nil {
+		return fmt.Errorf("listen for webhooks on %s: %w", o.WebhookAddr, err)
+	}
+	return mgr.Add(runnableFunc(func(ctx context.Context) error {
+		go func() {
+			<-ctx.Done()
+			shutdown, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			_ = srv.Shutdown(shutdown)
+		}()
+		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			return err
+		}
+		return nil
+	}))
+}
+
+type runnableFunc func(context.Context) error
+
+func (f runnableFunc) Start(ctx context.Context) error { return f(ctx) }
+
+// controllerConfig prefers an explicit kubeconfig, then the in-cluster
+// config, then $KUBECONFIG and ~/.kube/config.
+func controllerConfig(o *ControllerOptions) (*rest.Config, error) {
+	rules := clientcmd.NewDefaultClientConfigLoadingRules()
+	rules.ExplicitPath = o.Kubeconfig
+	cc := clientcmd.NewNonInteractiveDeferredLoadingClientConfig(rules, &clientcmd.ConfigOverrides{CurrentContext: o.Context})
+	cfg, err := cc.ClientConfig()
+	if err != nil {
+		return nil, fmt.Errorf("kubeconfig: %w", err)
+	}
+	cfg.QPS, cfg.Burst = 100, 200
+	cfg.Timeout = 30 * time.Second
+	return cfg, nil
+}
+
+func newLogger(level string) (logr.Logger, error) {
+	var l slog.Level
+	switch level {
+	case "debug":
+		l = slog.LevelDebug
+	case "info":
+		l = slog.LevelInfo
+	case "error":
+		l = slog.LevelError
+	default:
+		return logr.Logger{}, fmt.Errorf("invalid --log-level %q: want debug, info or error", level)
+	}
+	h := slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: l})
+	return logr.FromSlogHandler(h), nil
+}
+
+func trimNewline(b []byte) []byte {
+	for len(b) > 0 && (b[len(b)-1] == '\n' || b[len(b)-1] == '\r') {
+		b = b[:len(b)-1]
+	}
+	return b
+}
+
+func ptrDuration(d time.Duration) *time.Duration { return &d }

@@ -1,0 +1,24 @@
+// Package controller holds cruise's reconcilers: GitRepository, which
+// fetches a repository on its interval (or at once on a push webhook), and
+// Application, which renders a path of that repository and keeps it
+// applied to the cluster in both directions: new commits are deployed, and
+// changes made in the cluster that Git does not describe are reverted.
+//
+// Each reconciler has the same shape: get the object, defer the status
+// patch, handle deletion (finalizer) and suspension, then run an ordered
+// list of phases. A phase returns a typed error (see errors.go) that says
+// which condition reason to report and whether retrying can help; one
+// function turns it into conditions, an event and the requeue.
+//
+// One fetch serves every Application of a repository: the GitRepository
+// reconciler publishes each checkout in an ArtifactStore and the
+// Applications read it from there. A new revision that changes none of the
+// files an Application's last render read is recorded without rendering
+// or applying anything.
+//
+// Drift is seen through metadata-only informers on the kinds the
+// Applications manage, filtered by cruise's owner labels, so memory stays
+// flat and objects cruise does not manage cost nothing. Updates that only
+// change status (no generation, label or annotation change) or that cruise
+// itself made are ignored, so noisy objects cause no reconciles.
+package controller

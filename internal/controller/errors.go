@@ -1,0 +1,46 @@
+package controller
+
+import (
+	"errors"
+	"fmt"
+	"time"
+)
+
+// phaseError is what a phase returns when it cannot go on. Reason becomes
+// the Ready condition's reason. Stalling errors cannot be fixed by
+// retrying (invalid manifests, missing permissions, a source that is not
+// allowed): they set Stalled and wait for a change of the object, its
+// source or the interval. Other errors are retried with backoff. Waiting
+// errors are not failures at all (a dependency or the source is not ready
+// yet): they requeue after RequeueAfter.
+type phaseError struct {
+	Reason       string
+	Err          error
+	Stalling     bool
+	Waiting      bool
+	RequeueAfter time.Duration
+}
+
+func (e *phaseError) Error() string { return e.Err.Error() }
+func (e *phaseError) Unwrap() error { return e.Err }
+
+func stalling(reason string, err error) error {
+	return &phaseError{Reason: reason, Err: err, Stalling: true}
+}
+
+func transient(reason string, err error) error {
+	return &phaseError{Reason: reason, Err: err}
+}
+
+func waiting(reason string, after time.Duration, format string, args ...any) error {
+	return &phaseError{Reason: reason, Err: fmt.Errorf(format, args...), Waiting: true, RequeueAfter: after}
+}
+
+// asPhaseError classifies any error; unknown errors are transient.
+func asPhaseError(err error, fallbackReason string) *phaseError {
+	var pe *phaseError
+	if errors.As(err, &pe) {
+		return pe
+	}
+	return &phaseError{Reason: fallbackReason, Err: err}
+}

@@ -1,0 +1,188 @@
+package controller
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/tools/events"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/builder"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/event"
+	"sigs.k8s.io/controller-runtime/pkg/handler"
+	"sigs.k8s.io/controller-runtime/pkg/log"
+	"sigs.k8s.io/controller-runtime/pkg/predicate"
+	"sigs.k8s.io/controller-runtime/pkg/source"
+
+	cruisev1 "github.com/cruisegitops/cruise/api/v1alpha1"
+	gitsource "github.com/cruisegitops/cruise/internal/source"
+	"github.com/cruisegitops/cruise/internal/webhook"
+)
+
+// GitRepositoryReconciler fetches GitRepositories and publishes their
+// checkouts in Artifacts.
+type GitRepositoryReconciler struct {
+	Client    client.Client
+	Fetcher   *gitsource.Fetcher
+	Artifacts *ArtifactStore
+	Recorder  events.EventRecorder
+	Metrics   *Metrics
+	// Now is the clock; time.Now when nil.
+	Now func() time.Time
+
+	pushes chan event.TypedGenericEvent[*cruisev1.GitRepository]
+}
+
+// SetupWithManager registers the reconciler.
+func (r *GitRepositoryReconciler) SetupWithManager(mgr ctrl.Manager) error {
+	r.pushes = make(chan event.TypedGenericEvent[*cruisev1.GitRepository], 64)
+	return ctrl.NewControllerManagedBy(mgr).
+		For(&cruisev1.GitRepository{}, builder.WithPredicates(
+			predicate.Or(predicate.GenerationChangedPredicate{}, predicate.AnnotationChangedPredicate{}))).
+		WatchesRawSource(source.Channel(r.pushes, &handler.TypedEnqueueRequestForObject[*cruisev1.GitRepository]{})).
+		Named("gitrepository").
+		Complete(r)
+}
+
+// Trigger implements webhook.Trigger: every GitRepository whose URL the
+// push names is fetched at once.
+func (r *GitRepositoryReconciler) Trigger(ctx context.Context, ev webhook.Event) error {
+	var list cruisev1.GitRepositoryList
+	if err := r.Client.List(ctx, &list); err != nil {
+		return fmt.Errorf("list GitRepositories: %w", err)
+	}
+	for i := range list.Items {
+		repo := &list.Items[i]
+		if ev.Matches(repo.Spec.URL) {
+			select {
+			case r.pushes <- event.TypedGenericEvent[*cruisev1.GitRepository]{Object: repo}:
+			case <-ctx.Done():
+				return ctx.Err()
+			}
+		}
+	}
+	return nil
+}
+
+func (r *GitRepositoryReconciler) now() time.Time {
+	if r.Now != nil {
+		return r.Now()
+	}
+	return time.Now()
+}
+
+// Reconcile fetches one GitRepository.
+func (r *GitRepositoryReconciler) Reconcile(ctx context.Context, req ctrl.Request) (result ctrl.Result, retErr error) {
+	repo := &cruisev1.GitRepository{}
+	if err := r.Client.Get(ctx, req.NamespacedName, repo); err != nil {
+		if apierrors.IsNotFound(err) {
+			r.Artifacts.Delete(req.NamespacedName)
+		}
+		return ctrl.Result{}, client.IgnoreNotFound(err)
+	}
+	if !repo.DeletionTimestamp.IsZero() {
+		r.Artifacts.Delete(req.NamespacedName)
+		return ctrl.Result{}, nil
+	}
+	before := repo.DeepCopy()
+	defer func() {
+		if err := r.Client.Status().Patch(ctx, repo, client.MergeFrom(before)); err != nil && !apierrors.IsNotFound(err) {
+			retErr = errors.Join(retErr, fmt.Errorf("patch status: %w", err))
+		}
+	}()
+	repo.Status.ObservedGeneration = repo.Generation
+	if v := repo.Annotations[cruisev1.ReconcileRequestAnnotation]; v != "" {
+		repo.Status.LastHandledReconcileAt = v
+	}
+	if repo.Spec.Suspend {
+		set(&repo.Status.Conditions, repo.Generation, cruisev1.ConditionReady,
+			conditionStatus(repo.Status.Conditions), cruisev1.ReasonSuspended, "suspended")
+		return ctrl.Result{}, nil
+	}
+
+	interval := repo.Spec.Interval.Duration
+	if interval <= 0 {
+		interval = time.Minute
+	}
+	art, err := r.fetch(ctx, repo)
+	now := metav1.NewTime(r.now())
+	repo.Status.LastFetchTime = &now
+	if err != nil {
+		pe := asPhaseError(err, cruisev1.ReasonFetchFailed)
+		markFailed(&repo.Status.Conditions, repo.Generation, pe)
+		r.Recorder.Eventf(repo, nil, corev1.EventTypeWarning, pe.Reason, "Fetch", "%s", pe.Error())
+		log.FromContext(ctx).Error(err, "fetch failed")
+		// Back off, but never wait longer than the interval.
+		return ctrl.Result{RequeueAfter: min(interval, 30*time.Second)}, nil
+	}
+	r.Artifacts.Put(req.NamespacedName, art)
+	if repo.Status.Artifact == nil || repo.Status.Artifact.Commit != art.Commit {
+		r.Recorder.Eventf(repo, nil, corev1.EventTypeNormal, "NewRevision", "Fetch", "fetched %s: %s", art.Revision, art.Message)
+	}
+	t := metav1.NewTime(art.Time)
+	repo.Status.Artifact = &cruisev1.Artifact{
+		Revision: art.Revision, Commit: art.Commit, Message: art.Message, Author: art.Author, Time: &t,
+	}
+	markReady(&repo.Status.Conditions, repo.Generation, cruisev1.ReasonSucceeded, "stored revision "+art.Revision)
+	return ctrl.Result{RequeueAfter: interval}, nil
+}
+
+// fetch resolves the ref and brings the revision into the cache.
+func (r *GitRepositoryReconciler) fetch(ctx context.Context, repo *cruisev1.GitRepository) (*gitsource.Artifact, error) {
+	auth, err := r.auth(ctx, repo)
+	if err != nil {
+		return nil, err
+	}
+	var ref gitsource.Ref
+	if repo.Spec.Ref != nil {
+		ref = gitsource.Ref{Branch: repo.Spec.Ref.Branch, Tag: repo.Spec.Ref.Tag, SemVer: repo.Spec.Ref.SemVer, Commit: repo.Spec.Ref.Commit}
+	}
+	if repo.Spec.Timeout != nil && repo.Spec.Timeout.Duration > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, repo.Spec.Timeout.Duration)
+		defer cancel()
+	}
+	start := r.now()
+	art, err := r.Fetcher.Fetch(ctx, gitsource.Request{URL: repo.Spec.URL, Ref: ref, Auth: auth})
+	r.Metrics.observeFetch(r.now().Sub(start), err)
+	if err != nil {
+		return nil, transient(cruisev1.ReasonFetchFailed, err)
+	}
+	return art, nil
+}
+
+// auth reads the credentials Secret named by the GitRepository.
+func (r *GitRepositoryReconciler) auth(ctx context.Context, repo *cruisev1.GitRepository) (*gitsource.Auth, error) {
+	if repo.Spec.SecretRef == nil {
+		return nil, nil
+	}
+	secret := &corev1.Secret{}
+	key := types.NamespacedName{Namespace: repo.Namespace, Name: repo.Spec.SecretRef.Name}
+	if err := r.Client.Get(ctx, key, secret); err != nil {
+		return nil, transient(cruisev1.ReasonFetchFailed, fmt.Errorf("read credentials Secret %s: %w", key, err))
+	}
+	d := secret.Data
+	return &gitsource.Auth{
+		Username:      string(d["username"]),
+		Password:      string(d["password"]),
+		BearerToken:   string(d["bearerToken"]),
+		SSHPrivateKey: d["identity"],
+		SSHPassphrase: string(d["passphrase"]),
+		KnownHosts:    d["known_hosts"],
+	}, nil
+}
+
+func conditionStatus(conds []metav1.Condition) metav1.ConditionStatus {
+	for _, c := range conds {
+		if c.Type == cruisev1.ConditionReady {
+			return c.Status
+		}
+	}
+	return metav1.ConditionUnknown
+}

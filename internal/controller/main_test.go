@@ -1,0 +1,118 @@
+package controller_test
+
+import (
+	"context"
+
+	"fmt"
+	"github.com/go-logr/logr"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
+
+	cruisev1 "github.com/cruisegitops/cruise/api/v1alpha1"
+	"github.com/cruisegitops/cruise/internal/apply"
+	"github.com/cruisegitops/cruise/internal/controller"
+	"github.com/cruisegitops/cruise/internal/devcluster"
+	"github.com/cruisegitops/cruise/internal/devcluster/clustertest"
+	"github.com/cruisegitops/cruise/internal/render"
+	"github.com/cruisegitops/cruise/internal/source"
+)
+
+var (
+	env   *clustertest.Env
+	k8s   client.Client
+	repos *controller.GitRepositoryReconciler
+)
+
+func TestMain(m *testing.M) {
+	os.Exit(clustertest.Main(m, devcluster.ProfileAPI, &env, startController))
+}
+
+// startController installs the CRDs and runs both reconcilers in this
+// process against the shared control plane until the tests end.
+func startController(ctx context.Context, e *clustertest.Env) error {
+	ctrl.SetLogger(logr.Discard())
+	if err := installCRDs(ctx, e); err != nil {
+		return err
+	}
+	scheme := runtime.NewScheme()
+	if err := clientgoscheme.AddToScheme(scheme); err != nil {
+		return err
+	}
+	if err := cruisev1.AddToScheme(scheme); err != nil {
+		return err
+	}
+	mgr, err := ctrl.NewManager(e.Config, ctrl.Options{
+		Scheme:                 scheme,
+		Metrics:                metricsserver.Options{BindAddress: "0"},
+		HealthProbeBindAddress: "0",
+	})
+	if err != nil {
+		return err
+	}
+	cacheDir, err := os.MkdirTemp("", "cruise-controller-test-")
+	if err != nil {
+		return err
+	}
+	fetcher, err := source.NewFetcher(source.Options{CacheDir: cacheDir})
+	if err != nil {
+		return err
+	}
+	artifacts := controller.NewArtifactStore()
+	repos = &controller.GitRepositoryReconciler{
+		Client: mgr.GetClient(), Fetcher: fetcher, Artifacts: artifacts, Recorder: mgr.GetEventRecorder("cruise-controller"),
+	}
+	if err := repos.SetupWithManager(mgr); err != nil {
+		return err
+	}
+	apps := &controller.ApplicationReconciler{
+		Client: mgr.GetClient(), Fetcher: fetcher, Artifacts: artifacts, Recorder: mgr.GetEventRecorder("cruise-controller"),
+	}
+	if err := apps.SetupWithManager(mgr); err != nil {
+		return err
+	}
+	k8s, err = client.New(e.Config, client.Options{Scheme: scheme})
+	if err != nil {
+		return err
+	}
+	go func() {
+		if err := mgr.Start(ctx); err != nil {
+			fmt.Fprintf(os.Stderr, "manager stopped: %v\n", err)
+		}
+	}()
+	return nil
+}
+
+// installCRDs applies config/crd/bases with cruise's own engine.
+func installCRDs(ctx context.Context, e *clustertest.Env) error {
+	root, err := filepath.Abs("../..")
+	if err != nil {
+		return err
+	}
+	res, err := render.Render(ctx, render.Options{Root: root, Path: "config/crd/bases"})
+	if err != nil {
+		return err
+	}
+	eng, err := apply.NewEngine(e.Config, apply.EngineOptions{})
+	if err != nil {
+		return err
+	}
+	_, err = eng.Apply(ctx, res.Objects, apply.ApplyOptions{WaitTimeout: time.Minute})
+	return err
+}
+
+// ready reports whether the object's Ready condition is True for its
+// current generation.
+func ready(conds []metav1.Condition, gen int64) bool {
+	c := meta.FindStatusCondition(conds, cruisev1.ConditionReady)
+	return c != nil && c.Status == metav1.ConditionTrue && c.ObservedGeneration == gen
+}
