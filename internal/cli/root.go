@@ -67,6 +67,7 @@ as an operator (pull-based) and from CI pipelines as a command (push-based).`,
 		newDiffCommand(),
 		newApplyCommand(),
 		newControllerCommand(),
+		newAuthCommand(),
 	)
 	return root
 }

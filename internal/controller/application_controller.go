@@ -70,7 +70,7 @@ func (r *ApplicationReconciler) SetupWithManager(mgr ctrl.Manager) error {
 		return fmt.Errorf("metadata client: %w", err)
 	}
 	r.driftCh = make(chan event.TypedGenericEvent[*cruisev1.Application], 1024)
-	r.drift = newDriftWatcher(mc, mgr.GetRESTMapper(), r.FieldManager, func(key types.NamespacedName) {
+	r.drift = newDriftWatcher(mc, mgr.GetRESTMapper(), r.FieldManager, r.Metrics, func(key types.NamespacedName) {
 		app := &cruisev1.Application{ObjectMeta: metav1.ObjectMeta{Namespace: key.Namespace, Name: key.Name}}
 		r.driftCh <- event.TypedGenericEvent[*cruisev1.Application]{Object: app}
 	})

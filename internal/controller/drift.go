@@ -26,6 +26,7 @@ type driftWatcher struct {
 	mapper  meta.RESTMapper
 	manager string // cruise's field manager: its own writes are not drift
 	notify  func(app types.NamespacedName)
+	metrics *Metrics
 
 	mu        sync.Mutex
 	ctx       context.Context                                           // guarded by mu; set by Start
@@ -34,9 +35,9 @@ type driftWatcher struct {
 	dirty     map[types.NamespacedName]bool                             // guarded by mu
 }
 
-func newDriftWatcher(c metadata.Interface, mapper meta.RESTMapper, manager string, notify func(types.NamespacedName)) *driftWatcher {
+func newDriftWatcher(c metadata.Interface, mapper meta.RESTMapper, manager string, m *Metrics, notify func(types.NamespacedName)) *driftWatcher {
 	return &driftWatcher{
-		client: c, mapper: mapper, manager: manager, notify: notify,
+		client: c, mapper: mapper, manager: manager, notify: notify, metrics: m,
 		informers: map[schema.GroupVersionResource]cache.SharedIndexInformer{},
 		dirty:     map[types.NamespacedName]bool{},
 	}
@@ -118,6 +119,7 @@ func (w *driftWatcher) report(obj *metav1.PartialObjectMetadata) {
 		return
 	}
 	key := types.NamespacedName{Namespace: ns, Name: name}
+	w.metrics.countChangeSeen()
 	w.mu.Lock()
 	w.dirty[key] = true
 	w.mu.Unlock()

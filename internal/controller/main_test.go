@@ -5,6 +5,7 @@ import (
 
 	"fmt"
 	"github.com/go-logr/logr"
+	"github.com/prometheus/client_golang/prometheus"
 	"os"
 	"path/filepath"
 	"testing"
@@ -31,6 +32,8 @@ var (
 	env   *clustertest.Env
 	k8s   client.Client
 	repos *controller.GitRepositoryReconciler
+	// metricsRegistry holds the controller's own metrics.
+	metricsRegistry *prometheus.Registry
 )
 
 func TestMain(m *testing.M) {
@@ -67,6 +70,11 @@ func startController(ctx context.Context, e *clustertest.Env) error {
 	if err != nil {
 		return err
 	}
+	metricsRegistry = prometheus.NewRegistry()
+	m, err := controller.NewMetrics(metricsRegistry)
+	if err != nil {
+		return err
+	}
 	artifacts := controller.NewArtifactStore()
 	repos = &controller.GitRepositoryReconciler{
 		Client: mgr.GetClient(), Fetcher: fetcher, Artifacts: artifacts, Recorder: mgr.GetEventRecorder("cruise-controller"),
@@ -75,7 +83,7 @@ func startController(ctx context.Context, e *clustertest.Env) error {
 		return err
 	}
 	apps := &controller.ApplicationReconciler{
-		Client: mgr.GetClient(), Fetcher: fetcher, Artifacts: artifacts, Recorder: mgr.GetEventRecorder("cruise-controller"),
+		Client: mgr.GetClient(), Fetcher: fetcher, Artifacts: artifacts, Recorder: mgr.GetEventRecorder("cruise-controller"), Metrics: m,
 	}
 	if err := apps.SetupWithManager(mgr); err != nil {
 		return err
@@ -115,4 +123,22 @@ func installCRDs(ctx context.Context, e *clustertest.Env) error {
 func ready(conds []metav1.Condition, gen int64) bool {
 	c := meta.FindStatusCondition(conds, cruisev1.ConditionReady)
 	return c != nil && c.Status == metav1.ConditionTrue && c.ObservedGeneration == gen
+}
+
+// counter reads a counter of the controller's metrics.
+func counter(t *testing.T, name string) float64 {
+	t.Helper()
+	families, err := metricsRegistry.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	total := 0.0
+	for _, f := range families {
+		if f.GetName() == name {
+			for _, m := range f.GetMetric() {
+				total += m.GetCounter().GetValue()
+			}
+		}
+	}
+	return total
 }

@@ -13,6 +13,7 @@ type Metrics struct {
 	fetchDuration    *prometheus.HistogramVec
 	driftCorrections prometheus.Counter
 	driftDetected    prometheus.Counter
+	changesSeen      prometheus.Counter
 	objects          *prometheus.CounterVec
 }
 
@@ -32,12 +33,16 @@ func NewMetrics(reg prometheus.Registerer) (*Metrics, error) {
 			Name: "cruise_drift_detected_total",
 			Help: "Drift found and only reported, because selfHeal is off.",
 		}),
+		changesSeen: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "cruise_managed_object_changes_total",
+			Help: "Changes of managed objects made outside cruise that triggered a sync (status-only updates are not counted: they trigger nothing).",
+		}),
 		objects: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "cruise_objects_total",
 			Help: "Objects written by syncs, by action (created, configured, recreated, pruned).",
 		}, []string{"action"}),
 	}
-	for _, c := range []prometheus.Collector{m.fetchDuration, m.driftCorrections, m.driftDetected, m.objects} {
+	for _, c := range []prometheus.Collector{m.fetchDuration, m.driftCorrections, m.driftDetected, m.changesSeen, m.objects} {
 		if err := reg.Register(c); err != nil {
 			return nil, err
 		}
@@ -70,5 +75,11 @@ func (m *Metrics) countDrift(corrected bool) {
 		m.driftCorrections.Inc()
 	} else {
 		m.driftDetected.Inc()
+	}
+}
+
+func (m *Metrics) countChangeSeen() {
+	if m != nil {
+		m.changesSeen.Inc()
 	}
 }

@@ -1,0 +1,127 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/cruisegitops/cruise/oauth"
+)
+
+// EnvAuthUpstreamSecret supplies the upstream OpenID client secret to
+// `cruise auth serve`, so that it appears neither in flags nor in ps.
+const EnvAuthUpstreamSecret = "CRUISE_AUTH_UPSTREAM_CLIENT_SECRET"
+
+// authServeOptions are the flags of `cruise auth serve`.
+type authServeOptions struct {
+	DB                 authDBOptions
+	Issuer             string
+	Addr               string
+	TLSCert, TLSKey    string
+	Audience           string
+	Scopes             []string
+	SigningAlgorithm   string
+	UpstreamIssuer     string
+	UpstreamClientID   string
+	UpstreamName       string
+	UpstreamSecretFile string
+}
+
+func newAuthServeCommand() *cobra.Command {
+	o := &authServeOptions{}
+	cmd := &cobra.Command{
+		Use:   "serve --issuer URL --addr HOST:PORT --db DSN",
+		Short: "Run the authorization server",
+		Long: `serve runs the OAuth 2.1 authorization server on its own. Without
+--tls-cert and --tls-key it serves plain HTTP, which it allows only on a
+loopback address (behind a TLS-terminating proxy on the same host).`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error { return o.run(cmd) },
+	}
+	f := cmd.Flags()
+	o.DB.addFlags(cmd)
+	f.StringVar(&o.Issuer, "issuer", "", "issuer URL (https; http only on loopback)")
+	f.StringVar(&o.Addr, "addr", "127.0.0.1:8443", "listen address HOST:PORT")
+	f.StringVar(&o.TLSCert, "tls-cert", "", "TLS certificate file (PEM)")
+	f.StringVar(&o.TLSKey, "tls-key", "", "TLS private key file (PEM)")
+	f.StringVar(&o.Audience, "audience", "", "aud of access tokens (default the issuer)")
+	f.StringArrayVar(&o.Scopes, "scope", []string{"cruise:read", "cruise:write"}, "API scope the server issues (repeatable)")
+	f.StringVar(&o.SigningAlgorithm, "signing-alg", "ES256", "algorithm of new signing keys: ES256 or EdDSA")
+	f.StringVar(&o.UpstreamIssuer, "upstream-issuer", "", "issuer of an OpenID provider to federate login to")
+	f.StringVar(&o.UpstreamClientID, "upstream-client-id", "", "client ID at the upstream provider")
+	f.StringVar(&o.UpstreamName, "upstream-name", "", "name of the upstream provider on the login page")
+	f.StringVar(&o.UpstreamSecretFile, "upstream-client-secret-file", "", "file with the upstream client secret (or $"+EnvAuthUpstreamSecret+")")
+	cmd.MarkFlagRequired("issuer")
+	return cmd
+}
+
+func (o *authServeOptions) run(cmd *cobra.Command) error {
+	ctx := cmd.Context()
+	if (o.TLSCert == "") != (o.TLSKey == "") {
+		return fail(2, errors.New("--tls-cert and --tls-key go together"))
+	}
+	host, _, err := net.SplitHostPort(o.Addr)
+	if err != nil {
+		return fail(2, fmt.Errorf("--addr %q: %w", o.Addr, err))
+	}
+	if o.TLSCert == "" && !oauth.IsLoopbackHost(host) {
+		return fail(2, fmt.Errorf("--addr %s: plain HTTP is allowed only on a loopback address; pass --tls-cert and --tls-key", o.Addr))
+	}
+	logger := slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), nil))
+	st, err := o.DB.open(ctx)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	opts := oauth.Options{Issuer: o.Issuer, Store: st, Audience: o.Audience, Scopes: o.Scopes,
+		SigningAlgorithm: o.SigningAlgorithm, Logger: logger}
+	if o.UpstreamIssuer != "" {
+		secret := os.Getenv(EnvAuthUpstreamSecret)
+		if o.UpstreamSecretFile != "" {
+			b, err := os.ReadFile(o.UpstreamSecretFile)
+			if err != nil {
+				return fail(2, err)
+			}
+			secret = strings.TrimSpace(string(b))
+		}
+		opts.Upstream = &oauth.UpstreamOptions{Issuer: o.UpstreamIssuer, ClientID: o.UpstreamClientID, ClientSecret: secret, Name: o.UpstreamName}
+	}
+	srv, err := oauth.New(ctx, opts)
+	if err != nil {
+		return fail(2, err)
+	}
+	l, err := net.Listen("tcp", o.Addr)
+	if err != nil {
+		return err
+	}
+	hs := &http.Server{Handler: srv, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second,
+		WriteTimeout: 30 * time.Second, IdleTimeout: 2 * time.Minute}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	go srv.Maintain(ctx, time.Minute)
+	errc := make(chan error, 1)
+	go func() {
+		if o.TLSCert != "" {
+			errc <- hs.ServeTLS(l, o.TLSCert, o.TLSKey)
+		} else {
+			errc <- hs.Serve(l)
+		}
+	}()
+	logger.Info("authorization server listening", "addr", l.Addr().String(), "issuer", srv.Issuer())
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	shutdown, stop := context.WithTimeout(context.Background(), 10*time.Second)
+	defer stop()
+	return hs.Shutdown(shutdown)
+}
