@@ -115,7 +115,7 @@ func TestFederationWithOIDCProvider(t *testing.T) {
 		}
 		link := htmlUnescape(body[strings.Index(body, e.url(oauth.PathUpstreamLogin)):])
 		link = link[:strings.IndexByte(link, '"')]
-		resp, body = follow(t, b, link, loopbackRedirect)
+		_, body = follow(t, b, link, loopbackRedirect)
 		form := formFields(body)
 		form.Set("decision", "approve")
 		resp, err := b.PostForm(e.url(oauth.PathConsent), form)

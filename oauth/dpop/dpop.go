@@ -61,7 +61,7 @@ func Verify(header string, opts Options) (*Proof, error) {
 	if header == "" || strings.Count(header, ".") != 2 {
 		return nil, fmt.Errorf("%w: not a compact JWS", ErrInvalid)
 	}
-	jws, err := jose.ParseSigned(header, Algorithms)
+	jws, err := jose.ParseSignedCompact(header, Algorithms)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrInvalid, err)
 	}
