@@ -1,12 +1,16 @@
 #!/usr/bin/env bash
 # Installs the system packages the tests need, from Debian's archive, when
 # they are missing: PostgreSQL's server binaries (tests run private
-# instances via initdb/pg_ctl) and git (test Git servers use git
-# http-backend and upload-pack).
+# instances via initdb/pg_ctl), git (test Git servers use git http-backend
+# and upload-pack), and Node.js with npm.
 set -euo pipefail
 need=()
 compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null || need+=(postgresql)
 command -v git >/dev/null || need+=(git)
+# The OAuth tests run a third-party OpenID provider and a strict OAuth
+# client from npm (hack/oauth-js).
+command -v node >/dev/null || need+=(nodejs)
+command -v npm >/dev/null || need+=(npm)
 [ ${#need[@]} -eq 0 ] && exit 0
 echo "installing test dependencies: ${need[*]}"
 if [ "$(id -u)" -ne 0 ]; then SUDO=sudo; else SUDO=; fi
