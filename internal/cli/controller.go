@@ -46,6 +46,9 @@ type ControllerOptions struct {
 	LeaderElect bool
 	// LeaderElectionNamespace holds the Lease; default the pod's namespace.
 	LeaderElectionNamespace string
+	// LeaseDuration, RenewDeadline and RetryPeriod tune leader election:
+	// a standby takes over at most LeaseDuration after the leader dies.
+	LeaseDuration, RenewDeadline, RetryPeriod time.Duration
 	// CacheDir holds Git clones and checkouts.
 	CacheDir string
 	// Concurrency is the number of Applications synced at once.
@@ -56,10 +59,13 @@ type ControllerOptions struct {
 
 func newControllerCommand() *cobra.Command {
 	opts := &ControllerOptions{
-		MetricsAddr: ":8080",
-		HealthAddr:  ":8081",
-		Concurrency: 4,
-		LogLevel:    "info",
+		MetricsAddr:   ":8080",
+		HealthAddr:    ":8081",
+		Concurrency:   4,
+		LogLevel:      "info",
+		LeaseDuration: 15 * time.Second,
+		RenewDeadline: 10 * time.Second,
+		RetryPeriod:   2 * time.Second,
 	}
 	cmd := &cobra.Command{
 		Use:   "controller",
@@ -83,6 +89,9 @@ or $KUBECONFIG.`,
 	fs.StringVar(&opts.WebhookSecretFile, "webhook-secret-file", "", "file with the secret push webhooks are verified with")
 	fs.BoolVar(&opts.LeaderElect, "leader-elect", false, "elect a leader, so that of several replicas only one acts")
 	fs.StringVar(&opts.LeaderElectionNamespace, "leader-election-namespace", "", "namespace of the leader Lease (default: the pod's)")
+	fs.DurationVar(&opts.LeaseDuration, "leader-elect-lease-duration", opts.LeaseDuration, "how long a standby waits before taking over from a silent leader")
+	fs.DurationVar(&opts.RenewDeadline, "leader-elect-renew-deadline", opts.RenewDeadline, "how long the leader tries to renew before giving up")
+	fs.DurationVar(&opts.RetryPeriod, "leader-elect-retry-period", opts.RetryPeriod, "how often candidates try to acquire or renew the lease")
 	fs.StringVar(&opts.CacheDir, "cache-dir", "", "directory for Git clones (default <user cache dir>/cruise/controller)")
 	fs.IntVar(&opts.Concurrency, "concurrency", opts.Concurrency, "Applications synced at once")
 	fs.StringVar(&opts.LogLevel, "log-level", opts.LogLevel, "debug, info or error")
@@ -127,6 +136,9 @@ func runController(ctx context.Context, o *ControllerOptions) error {
 		LeaderElectionID:              "cruise-controller",
 		LeaderElectionNamespace:       o.LeaderElectionNamespace,
 		LeaderElectionReleaseOnCancel: true,
+		LeaseDuration:                 &o.LeaseDuration,
+		RenewDeadline:                 &o.RenewDeadline,
+		RetryPeriod:                   &o.RetryPeriod,
 		GracefulShutdownTimeout:       ptrDuration(30 * time.Second),
 		Logger:                        logger,
 	})
