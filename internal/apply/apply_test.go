@@ -302,3 +302,42 @@ spec:
 		t.Errorf("namespace %s created by the failed run was left behind", newNS)
 	}
 }
+
+func TestPruneCRDLast(t *testing.T) {
+	ctx := t.Context()
+	e, ns, opts := setup(t)
+	group := strings.ReplaceAll(ns, "-", "") + ".example.com"
+	crd := `
+apiVersion: apiextensions.k8s.io/v1
+kind: CustomResourceDefinition
+metadata:
+  name: things.` + group + `
+spec:
+  group: ` + group + `
+  scope: Namespaced
+  names: {plural: things, singular: thing, kind: Thing, listKind: ThingList}
+  versions:
+  - name: v1
+    served: true
+    storage: true
+    schema:
+      openAPIV3Schema: {type: object, x-kubernetes-preserve-unknown-fields: true}
+`
+	cr := "---\napiVersion: " + group + "/v1\nkind: Thing\nmetadata:\n  name: one\n"
+	if _, err := e.Apply(ctx, objects(t, "things.yaml", crd+cr), opts); err != nil {
+		t.Fatal(err)
+	}
+	// Both leave Git: the custom resource goes first, then its CRD.
+	res, err := e.Apply(ctx, nil, opts)
+	if err != nil {
+		t.Fatalf("prune CRD and CR: %v", err)
+	}
+	wantActions(t, res.Changes, map[string]apply.Action{
+		"Thing/one": apply.Pruned,
+		"CustomResourceDefinition/things." + group: apply.Pruned,
+	})
+	refs, err := opts.Inventory.Load(ctx)
+	if err != nil || len(refs) != 0 {
+		t.Errorf("inventory after pruning everything = %v, %v", refs, err)
+	}
+}

@@ -105,7 +105,14 @@ func (e *Engine) pruneOne(ctx context.Context, r ObjRef, owner Owner, deleted ma
 		}
 	}
 	if !dryRun {
-		err := e.client.Delete(ctx, live, client.PropagationPolicy(metav1.DeletePropagationBackground))
+		// Delete through the unstructured client: the typed client would
+		// try to decode the object the server may answer with (CRDs, custom
+		// resources with finalizers) and fail for kinds it does not know.
+		del := &unstructured.Unstructured{}
+		del.SetGroupVersionKind(schema.GroupVersionKind{Group: r.Group, Version: r.Version, Kind: r.Kind})
+		del.SetNamespace(r.Namespace)
+		del.SetName(r.Name)
+		err := e.client.Delete(ctx, del, client.PropagationPolicy(metav1.DeletePropagationBackground))
 		if err != nil && !apierrors.IsNotFound(err) {
 			return nil, false, err
 		}
