@@ -25,6 +25,19 @@ CLUSTER_BINS := $(addprefix $(K8S_BIN)/,$(KUBE_BINS) etcd kwok kwok-stages.yaml)
 build: ## Build bin/cruise.
 	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN)/cruise ./cmd/cruise
 
+# The container image, without Docker or a registry: a static binary in
+# one layer with no base image (hack/tools/image). The tarball is what
+# `docker load`, `podman load` and `kind load image-archive` read; it is
+# tagged cruise:dev and cruise:$(VERSION), the default of `cruise install`.
+IMAGE_TAR := $(BIN)/cruise-image.tar
+
+.PHONY: image
+image: ## Build the container image bin/cruise-image.tar (tags cruise:dev, cruise:VERSION).
+	@mkdir -p $(BIN)/image
+	CGO_ENABLED=0 GOOS=linux $(GO) build -trimpath -ldflags '$(LDFLAGS) -s -w' -o $(BIN)/image/cruise ./cmd/cruise
+	cd hack/tools/image && $(GO) run . --binary $(BIN)/image/cruise --out $(IMAGE_TAR) \
+	  --tag cruise:dev --tag 'cruise:$(VERSION)' --version '$(VERSION)'
+
 .PHONY: cluster-bins
 cluster-bins: $(CLUSTER_BINS) ## Build the local control plane from source into bin/k8s (once).
 

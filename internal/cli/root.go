@@ -68,6 +68,16 @@ as an operator (pull-based) and from CI pipelines as a command (push-based).`,
 		newApplyCommand(),
 		newControllerCommand(),
 		newAuthCommand(),
+		newInstallCommand(),
+		newUninstallCommand(),
+		newGetCommand(),
+		newCreateCommand(),
+		newReconcileCommand(),
+		newSuspendCommand(),
+		newResumeCommand(),
+		newTreeCommand(),
+		newEventsCommand(),
+		newDeleteCommand(),
 	)
 	return root
 }

@@ -13,7 +13,6 @@ import (
 	"github.com/spf13/pflag"
 	"k8s.io/apimachinery/pkg/api/resource"
 	"k8s.io/apimachinery/pkg/util/validation"
-	"k8s.io/client-go/tools/clientcmd"
 
 	"github.com/cruisegitops/cruise/internal/apply"
 	"github.com/cruisegitops/cruise/internal/render"
@@ -390,24 +389,9 @@ type cluster struct {
 // connect loads the kubeconfig and builds the engine. It does not contact
 // the API server yet.
 func (o *ClusterOptions) connect() (*cluster, error) {
-	rules := &clientcmd.ClientConfigLoadingRules{ExplicitPath: o.Kubeconfig}
-	if o.Kubeconfig == "" {
-		if env := os.Getenv(clientcmd.RecommendedConfigPathEnvVar); env != "" {
-			rules.Precedence = filepath.SplitList(env)
-		} else {
-			rules.Precedence = []string{clientcmd.RecommendedHomeFile}
-		}
-	}
-	overrides := &clientcmd.ConfigOverrides{CurrentContext: o.Context}
-	overrides.Context.Namespace = o.Namespace
-	cc := clientcmd.NewNonInteractiveDeferredLoadingClientConfig(rules, overrides)
-	cfg, err := cc.ClientConfig()
+	cfg, ns, err := loadKubeconfig(o.Kubeconfig, o.Context, o.Namespace)
 	if err != nil {
-		return nil, fmt.Errorf("kubeconfig: %w", err)
-	}
-	ns, _, err := cc.Namespace()
-	if err != nil {
-		return nil, fmt.Errorf("kubeconfig: %w", err)
+		return nil, err
 	}
 	cfg.Timeout = o.RequestTimeout
 	// An apply sends a few requests per object; client-go's default of 5

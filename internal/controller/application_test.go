@@ -213,3 +213,16 @@ func isStalled(app *cruisev1.Application) bool {
 	}
 	return false
 }
+
+func TestReconcileRequestIsHandled(t *testing.T) {
+	f := newFixture(t)
+	rev := f.commit("first", map[string]string{"app/a.yaml": cmYAML("a", "one")})
+	f.source()
+	f.app("web", "app", nil)
+	f.waitReady("web", rev)
+	v := annotate(t, &cruisev1.Application{}, types.NamespacedName{Namespace: f.ns, Name: "web"})
+	f.eventually("request handled", func() (bool, string) {
+		app := f.getApp("web")
+		return app.Status.LastHandledReconcileAt == v, app.Status.LastHandledReconcileAt
+	})
+}

@@ -28,11 +28,16 @@ func (s *statusInventory) Load(context.Context) ([]apply.ObjRef, error) {
 }
 
 func (s *statusInventory) Store(ctx context.Context, refs []apply.ObjRef) error {
-	before := s.app.DeepCopy()
-	s.app.Status.Inventory = toObjectRefs(refs)
-	if err := s.client.Status().Patch(ctx, s.app, client.MergeFrom(before)); err != nil {
+	// Patch a copy: the server's answer overwrites the object it is
+	// decoded into, and the reconciler's own status changes are not sent
+	// until the sync ends.
+	obj := s.app.DeepCopy()
+	base := obj.DeepCopy()
+	obj.Status.Inventory = toObjectRefs(refs)
+	if err := s.client.Status().Patch(ctx, obj, client.MergeFrom(base)); err != nil {
 		return fmt.Errorf("record inventory of Application %s/%s: %w", s.app.Namespace, s.app.Name, err)
 	}
+	s.app.Status.Inventory = obj.Status.Inventory
 	return nil
 }
 

@@ -62,7 +62,7 @@ func setup(ctx context.Context, e *clustertest.Env) error {
 }
 
 // cruiseBinary finds bin/cruise (make test builds it first).
-func cruiseBinary(t *testing.T) string {
+func cruiseBinary(t testing.TB) string {
 	t.Helper()
 	p, err := filepath.Abs("../../bin/cruise")
 	if err != nil {
@@ -83,7 +83,7 @@ type controllerProcess struct {
 
 // startController runs `cruise controller` against the test cluster with
 // extra flags; it is killed when the test ends.
-func startController(t *testing.T, extra ...string) *controllerProcess {
+func startController(t testing.TB, extra ...string) *controllerProcess {
 	t.Helper()
 	port := freePort(t)
 	args := append([]string{"controller",
@@ -143,7 +143,7 @@ func (p *controllerProcess) reconciles() float64 {
 	return total
 }
 
-func freePort(t *testing.T) int {
+func freePort(t testing.TB) int {
 	t.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
