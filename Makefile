@@ -110,8 +110,8 @@ bench: cluster-bins build ## Run the benchmarks; figures go into README.md's Per
 	$(GO) test -run '^$$' -bench . -benchtime 5x -benchmem ./... | tee $(BIN)/bench.txt
 
 .PHONY: dev
-dev: build cluster-bins ## Build everything and start the local control plane (full profile).
-	$(BIN)/cruise dev up --full --bin-dir $(K8S_BIN)
+dev: build cluster-bins ## Build everything, start the local control plane and cruise, deploy the example.
+	$(BIN)/cruise dev up --full --example --bin-dir $(K8S_BIN)
 
 .PHONY: dev-down
 dev-down: build ## Stop the local control plane started by make dev.

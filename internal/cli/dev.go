@@ -24,6 +24,11 @@ type DevOptions struct {
 	Full bool
 	// Nodes is the number of fake nodes in the full profile.
 	Nodes int
+	// Controller also runs `cruise controller` against the local cluster.
+	Controller bool
+	// Example deploys the guestbook example from a local Git repository
+	// (implies Controller).
+	Example bool
 }
 
 func newDevCommand() *cobra.Command {
@@ -50,6 +55,8 @@ stderr. Running it again while the control plane is up starts nothing.`,
 	}
 	up.Flags().BoolVar(&opts.Full, "full", false, "also run controllers, scheduler and fake nodes, so Pods become Ready")
 	up.Flags().IntVar(&opts.Nodes, "nodes", 1, "number of fake nodes (with --full)")
+	up.Flags().BoolVar(&opts.Controller, "controller", false, "also run the cruise controller against it")
+	up.Flags().BoolVar(&opts.Example, "example", false, "deploy the guestbook example from a local Git repository (implies --controller)")
 	cmd.AddCommand(up,
 		&cobra.Command{
 			Use:   "down",
@@ -138,6 +145,21 @@ func devUp(cmd *cobra.Command, o *DevOptions) error {
 	}
 	fmt.Fprintf(stderr, "Ready in %s: API server %s, logs in %s.\n",
 		time.Since(start).Round(100*time.Millisecond), c.Server, filepath.Join(o.Dir, "logs"))
+	if o.Controller || o.Example {
+		if err := installCRDs(cmd.Context(), c); err != nil {
+			return err
+		}
+		if err := startDevController(c, o.Dir); err != nil {
+			return fmt.Errorf("start cruise controller: %w", err)
+		}
+		fmt.Fprintf(stderr, "cruise controller running, log in %s.\n", filepath.Join(o.Dir, "logs", "cruise-controller.log"))
+	}
+	if o.Example {
+		if err := deployExample(cmd.Context(), stderr, c, o.Dir); err != nil {
+			return err
+		}
+		fmt.Fprintf(stderr, "Edit %s, commit, and watch cruise deploy it: cruise get apps -n default\n", filepath.Join(o.Dir, "example"))
+	}
 	fmt.Fprintf(cmd.OutOrStdout(), "export KUBECONFIG=%s\n", c.Kubeconfig)
 	return nil
 }

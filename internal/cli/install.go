@@ -224,6 +224,23 @@ func runInstall(ctx context.Context, out io.Writer, o *InstallOptions) error {
 // multiTenant) from the manifests embedded in the binary and sets the
 // controller's image.
 func renderInstall(ctx context.Context, multiTenant bool, image string) ([]render.Object, error) {
+	overlay := "config/default"
+	if multiTenant {
+		overlay = "config/multi-tenant"
+	}
+	objs, err := renderConfig(ctx, overlay)
+	if err != nil {
+		return nil, err
+	}
+	if err := setImage(objs, image); err != nil {
+		return nil, err
+	}
+	return objs, nil
+}
+
+// renderConfig renders a kustomization of the embedded config/ tree, e.g.
+// "config/default" or "config/crd".
+func renderConfig(ctx context.Context, path string) ([]render.Object, error) {
 	// render reads a directory on disk, confined to it; a copy of the
 	// embedded tree is one.
 	dir, err := os.MkdirTemp("", "cruise-install-")
@@ -234,16 +251,9 @@ func renderInstall(ctx context.Context, multiTenant bool, image string) ([]rende
 	if err := os.CopyFS(filepath.Join(dir, "config"), config.FS); err != nil {
 		return nil, fmt.Errorf("install manifests: %w", err)
 	}
-	overlay := "config/default"
-	if multiTenant {
-		overlay = "config/multi-tenant"
-	}
-	res, err := render.Render(ctx, render.Options{Root: dir, Path: overlay})
+	res, err := render.Render(ctx, render.Options{Root: dir, Path: path})
 	if err != nil {
 		return nil, fmt.Errorf("install manifests: %w", err)
-	}
-	if err := setImage(res.Objects, image); err != nil {
-		return nil, err
 	}
 	return res.Objects, nil
 }

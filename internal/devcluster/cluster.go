@@ -69,6 +69,7 @@ type State struct {
 type Cluster struct {
 	State
 	tempDir bool
+	detach  bool
 	procs   []*process // started by this process; nil for a loaded cluster
 	pki     *pki
 }
@@ -96,7 +97,7 @@ func Start(ctx context.Context, opts Options) (_ *Cluster, err error) {
 		return nil, err
 	}
 
-	c := &Cluster{State: State{Profile: opts.Profile, Started: time.Now()}}
+	c := &Cluster{State: State{Profile: opts.Profile, Started: time.Now()}, detach: opts.Detach}
 	if opts.Dir == "" {
 		d, err := os.MkdirTemp("", "cruise-devcluster-")
 		if err != nil {
@@ -137,6 +138,19 @@ func Start(ctx context.Context, opts Options) (_ *Cluster, err error) {
 		return nil, err
 	}
 	return c, nil
+}
+
+// Spawn starts one more process that belongs to the cluster (for `cruise
+// dev`, the cruise controller), logging to logs/<name>.log; Stop ends it
+// first. It lives as long as the cluster's own components do.
+func (c *Cluster) Spawn(name, bin string, args []string) error {
+	if c.procs == nil {
+		return fmt.Errorf("spawn %s: cluster was not started by this process", name)
+	}
+	if _, err := c.start(name, bin, args, c.detach); err != nil {
+		return err
+	}
+	return c.save()
 }
 
 // RESTConfig returns a client configuration with administrator rights.

@@ -155,6 +155,7 @@ func runManyApplications(b *testing.B, apps, objects int) {
 	cpuIdle1, _ := procStats(b, ctrlProc.cmd.Process.Pid)
 	b.ReportMetric((cpuIdle1 - cpuIdle0).Seconds(), "idle-CPU-s/min")
 	ctrlProc.kill()
+	b.StartTimer() // b.Loop expects the timer running between iterations
 }
 
 func ready(a *cruisev1.Application) bool {
