@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"k8s.io/apimachinery/pkg/api/meta"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/client-go/discovery"
 	"k8s.io/client-go/rest"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -190,7 +191,13 @@ func (e *Engine) Apply(ctx context.Context, objs []render.Object, opts ApplyOpti
 	}
 
 	if opts.WaitTimeout > 0 {
-		health, err := e.Wait(ctx, refsOf(items), opts.WaitTimeout, func(h Health) {
+		known := make(map[string]*unstructured.Unstructured, len(items))
+		for _, it := range items {
+			if it.live != nil {
+				known[it.ref.Key()] = it.live
+			}
+		}
+		health, err := e.wait(ctx, refsOf(items), known, opts.WaitTimeout, func(h Health) {
 			progress(Event{Type: EventHealth, Health: h})
 		})
 		res.Health = health

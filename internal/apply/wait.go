@@ -19,6 +19,14 @@ import (
 // (optional) sees every status change. The error wraps ErrUnhealthy unless
 // all are Current, and names every object that is not.
 func (e *Engine) Wait(ctx context.Context, refs []ObjRef, timeout time.Duration, progress func(Health)) ([]Health, error) {
+	return e.wait(ctx, refs, nil, timeout, progress)
+}
+
+// wait is Wait with the objects' state already known (from the list or
+// the apply response), keyed by ObjRef.Key: the first round computes their
+// health without a request, so objects that are Current at once (most
+// are) cost nothing.
+func (e *Engine) wait(ctx context.Context, refs []ObjRef, known map[string]*unstructured.Unstructured, timeout time.Duration, progress func(Health)) ([]Health, error) {
 	if progress == nil {
 		progress = func(Health) {}
 	}
@@ -30,7 +38,7 @@ func (e *Engine) Wait(ctx context.Context, refs []ObjRef, timeout time.Duration,
 	defer cancel()
 	t := time.NewTicker(pollInterval)
 	defer t.Stop()
-	for {
+	for round := 0; ; round++ {
 		next := make([]Health, len(refs))
 		// Polls run on the caller's context, so the last one before the
 		// deadline completes and reports a real status.
@@ -39,6 +47,10 @@ func (e *Engine) Wait(ctx context.Context, refs []ObjRef, timeout time.Duration,
 		for i, r := range refs {
 			if health[i].Status == Current {
 				next[i] = health[i] // Current stays Current for this wait
+				continue
+			}
+			if u := known[r.Key()]; round == 0 && u != nil {
+				next[i] = healthOf(r, u)
 				continue
 			}
 			g.Go(func() error {
@@ -81,6 +93,11 @@ func (e *Engine) health(ctx context.Context, r ObjRef) Health {
 	case err != nil:
 		return Health{Ref: r, Status: Unknown, Message: err.Error()}
 	}
+	return healthOf(r, u)
+}
+
+// healthOf computes the kstatus of an object read from the cluster.
+func healthOf(r ObjRef, u *unstructured.Unstructured) Health {
 	res, err := status.Compute(u)
 	if err != nil {
 		return Health{Ref: r, Status: Unknown, Message: err.Error()}

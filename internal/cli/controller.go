@@ -55,6 +55,10 @@ type ControllerOptions struct {
 	Concurrency int
 	// LogLevel is debug, info or error.
 	LogLevel string
+	// QPS and Burst limit the requests to the API server on the client
+	// side; the server's priority and fairness protects it too.
+	QPS   float32
+	Burst int
 }
 
 func newControllerCommand() *cobra.Command {
@@ -63,6 +67,8 @@ func newControllerCommand() *cobra.Command {
 		HealthAddr:    ":8081",
 		Concurrency:   4,
 		LogLevel:      "info",
+		QPS:           500,
+		Burst:         1000,
 		LeaseDuration: 15 * time.Second,
 		RenewDeadline: 10 * time.Second,
 		RetryPeriod:   2 * time.Second,
@@ -95,6 +101,8 @@ or $KUBECONFIG.`,
 	fs.StringVar(&opts.CacheDir, "cache-dir", "", "directory for Git clones (default <user cache dir>/cruise/controller)")
 	fs.IntVar(&opts.Concurrency, "concurrency", opts.Concurrency, "Applications synced at once")
 	fs.StringVar(&opts.LogLevel, "log-level", opts.LogLevel, "debug, info or error")
+	fs.Float32Var(&opts.QPS, "kube-api-qps", opts.QPS, "requests per second to the API server (client-side limit)")
+	fs.IntVar(&opts.Burst, "kube-api-burst", opts.Burst, "burst of requests to the API server above --kube-api-qps")
 	return cmd
 }
 
@@ -186,7 +194,12 @@ func addWebhookServer(mgr ctrl.Manager, o *ControllerOptions, trigger webhook.Tr
 		return &ExitError{Code: 2, Err: errors.New("--webhook-addr needs --webhook-secret-file")}
 	}
 	secret, err := os.ReadFile(o.WebhookSecretFile)
-	if err != nil {
+	switch {
+	case errors.Is(err, os.ErrNotExist):
+		// An optional Secret not created yet: serve, but refuse every
+		// request (a receiver without a secret accepts nothing).
+		logger.Info("webhook secret file missing: every webhook request will be refused", "file", o.WebhookSecretFile)
+	case err != nil:
 		return &ExitError{Code: 2, Err: fmt.Errorf("read webhook secret: %w", err)}
 	}
 	secret = trimNewline(secret)
@@ -230,7 +243,7 @@ func controllerConfig(o *ControllerOptions) (*rest.Config, error) {
 	if err != nil {
 		return nil, fmt.Errorf("kubeconfig: %w", err)
 	}
-	cfg.QPS, cfg.Burst = 100, 200
+	cfg.QPS, cfg.Burst = o.QPS, o.Burst
 	cfg.Timeout = 30 * time.Second
 	return cfg, nil
 }

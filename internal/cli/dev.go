@@ -29,6 +29,9 @@ type DevOptions struct {
 	// Example deploys the guestbook example from a local Git repository
 	// (implies Controller).
 	Example bool
+	// ControllerBinary is the cruise binary that runs the controller;
+	// default this one.
+	ControllerBinary string
 }
 
 func newDevCommand() *cobra.Command {
@@ -57,6 +60,7 @@ stderr. Running it again while the control plane is up starts nothing.`,
 	up.Flags().IntVar(&opts.Nodes, "nodes", 1, "number of fake nodes (with --full)")
 	up.Flags().BoolVar(&opts.Controller, "controller", false, "also run the cruise controller against it")
 	up.Flags().BoolVar(&opts.Example, "example", false, "deploy the guestbook example from a local Git repository (implies --controller)")
+	up.Flags().StringVar(&opts.ControllerBinary, "cruise-binary", "", "cruise binary that runs the controller (default: this one)")
 	cmd.AddCommand(up,
 		&cobra.Command{
 			Use:   "down",
@@ -149,7 +153,7 @@ func devUp(cmd *cobra.Command, o *DevOptions) error {
 		if err := installCRDs(cmd.Context(), c); err != nil {
 			return err
 		}
-		if err := startDevController(c, o.Dir); err != nil {
+		if err := startDevController(c, o.Dir, o.ControllerBinary); err != nil {
 			return fmt.Errorf("start cruise controller: %w", err)
 		}
 		fmt.Fprintf(stderr, "cruise controller running, log in %s.\n", filepath.Join(o.Dir, "logs", "cruise-controller.log"))

@@ -24,11 +24,17 @@ import (
 
 // startDevController runs `cruise controller` (this very binary) as part
 // of the local control plane, so `cruise dev down` stops it too.
-func startDevController(c *devcluster.Cluster, dir string) error {
-	exe, err := os.Executable()
-	if err != nil {
+func startDevController(c *devcluster.Cluster, dir, exe string) error {
+	var err error
+	if exe == "" {
+		if exe, err = os.Executable(); err != nil {
+			return fmt.Errorf("find the cruise binary: %w", err)
+		}
+	}
+	if exe, err = filepath.Abs(exe); err != nil {
 		return fmt.Errorf("find the cruise binary: %w", err)
 	}
+	// /proc shows the resolved path; keep it comparable for dev down.
 	if exe, err = filepath.EvalSymlinks(exe); err != nil {
 		return fmt.Errorf("find the cruise binary: %w", err)
 	}

@@ -46,9 +46,18 @@ func TestDevUpStatusDown(t *testing.T) {
 		}
 	}()
 
-	code, stdout, stderr := run(ctx, append([]string{"dev", "up", "--full", "--nodes", "2"}, flags...)...)
+	// What `make dev` runs: the full profile, the controller (the real
+	// binary, which make test builds) and the example, Ready.
+	cruiseBin, err := filepath.Abs("../../bin/cruise")
+	if err != nil {
+		t.Fatal(err)
+	}
+	code, stdout, stderr := run(ctx, append([]string{"dev", "up", "--full", "--nodes", "2", "--example", "--cruise-binary", cruiseBin}, flags...)...)
 	if code != 0 {
 		t.Fatalf("dev up: exit %d\n%s", code, stderr)
+	}
+	if !strings.Contains(stderr, "Application default/guestbook is Ready") {
+		t.Fatalf("dev up --example did not report the example Ready:\n%s", stderr)
 	}
 	kubeconfig := filepath.Join(dir, "kubeconfig")
 	if want := "export KUBECONFIG=" + kubeconfig + "\n"; stdout != want {
@@ -58,8 +67,8 @@ func TestDevUpStatusDown(t *testing.T) {
 	if err != nil {
 		t.Fatalf("load state: %v", err)
 	}
-	if len(first.Processes) != 5 {
-		t.Fatalf("full profile recorded %d processes, want 5", len(first.Processes))
+	if len(first.Processes) != 6 {
+		t.Fatalf("full profile with controller recorded %d processes, want 6", len(first.Processes))
 	}
 
 	kubectl := exec.CommandContext(ctx, filepath.Join(bin, "kubectl"), "get", "nodes", "-o", "name")

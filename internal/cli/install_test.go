@@ -123,7 +123,7 @@ func TestInstallPrint(t *testing.T) {
 	if c["name"] != "controller" || c["image"] != "cruise:dev" {
 		t.Errorf("container %v image %v, want controller with the default image cruise:dev", c["name"], c["image"])
 	}
-	wantArgs := []any{"controller", "--leader-elect", "--metrics-addr=:8080", "--health-addr=:8081", "--webhook-addr=:9292"}
+	wantArgs := []any{"controller", "--leader-elect", "--metrics-addr=:8080", "--health-addr=:8081", "--webhook-addr=:9292", "--webhook-secret-file=/etc/cruise/webhook/secret"}
 	if !slices.Equal(c["args"].([]any), wantArgs) {
 		t.Errorf("args = %v, want %v", c["args"], wantArgs)
 	}
