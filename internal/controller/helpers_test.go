@@ -23,13 +23,13 @@ import (
 // fixture is one test's namespace, Git repository (served over HTTP) and
 // GitRepository object.
 type fixture struct {
-	t    *testing.T
+	t    testing.TB
 	ns   string
 	repo *gittest.Repo
 	url  string
 }
 
-func newFixture(t *testing.T) *fixture {
+func newFixture(t testing.TB) *fixture {
 	t.Helper()
 	ns := env.Namespace(t)
 	root := t.TempDir()
@@ -160,7 +160,7 @@ func (f *fixture) configMap(name string) *corev1.ConfigMap {
 }
 
 // annotate sets cruise.dev/reconcile-at to now on an object.
-func annotate(t *testing.T, obj client.Object, key types.NamespacedName) string {
+func annotate(t testing.TB, obj client.Object, key types.NamespacedName) string {
 	t.Helper()
 	if err := k8s.Get(t.Context(), key, obj); err != nil {
 		t.Fatalf("get %s: %v", key, err)
