@@ -61,8 +61,9 @@ type GitRepositorySpec struct {
 	// optional "passphrase" and "known_hosts" for SSH.
 	// +optional
 	SecretRef *LocalObjectReference `json:"secretRef,omitempty"`
-	// Ignore holds extra gitignore-style patterns of files that never reach
-	// an Application.
+	// Ignore holds extra gitignore-style patterns, relative to the
+	// repository root, of files that Applications rendering plain manifest
+	// directories skip (kustomizations name their files explicitly).
 	// +optional
 	Ignore string `json:"ignore,omitempty"`
 	// AccessFrom allows Applications in other namespaces to use this

@@ -57,7 +57,7 @@ func (r *ApplicationReconciler) sync(ctx context.Context, app *cruisev1.Applicat
 	}
 
 	markReconciling(&app.Status.Conditions, app.Generation, "syncing revision "+revision)
-	rendered, err := render.Render(ctx, render.Options{Root: art.Dir, Path: app.Spec.Path})
+	rendered, err := render.Render(ctx, render.Options{Root: art.Dir, Path: app.Spec.Path, Ignore: repo.Spec.Ignore})
 	if err != nil {
 		r.recordHistory(app, art, err)
 		return 0, stalling(cruisev1.ReasonRenderFailed, fmt.Errorf("render %s at %s: %w", app.Spec.Path, revision, err))

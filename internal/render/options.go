@@ -28,6 +28,11 @@ type Options struct {
 	// ErrRemoteRefused before anything is fetched.
 	AllowRemoteBases bool
 
+	// Ignore holds extra gitignore-syntax patterns, relative to Root, of
+	// files plain mode skips, as if written first in Root's .cruiseignore
+	// (a GitRepository's spec.ignore).
+	Ignore string
+
 	// MaxFileBytes caps the size of any single file read. Zero or negative
 	// means DefaultMaxFileBytes.
 	MaxFileBytes int64

@@ -1,8 +1,6 @@
 package render
 
 import (
-	"bufio"
-	"bytes"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -40,7 +38,7 @@ type walker struct {
 
 // renderPlain renders the directory or file at resolved, whose
 // repo-relative name is rel.
-func renderPlain(c *confiner, rel, resolved string) ([]Object, error) {
+func renderPlain(c *confiner, rel, resolved, extraIgnore string) ([]Object, error) {
 	info, err := os.Stat(resolved)
 	if err != nil {
 		return nil, &Error{File: rel, Err: unwrapPathError(err)}
@@ -52,7 +50,7 @@ func renderPlain(c *confiner, rel, resolved string) ([]Object, error) {
 		}
 		return w.objects, nil
 	}
-	if w.ignore, err = loadIgnore(c, rel); err != nil {
+	if w.ignore, err = loadIgnore(c, rel, extraIgnore); err != nil {
 		return nil, err
 	}
 	if err := w.walkDir(rel, resolved); err != nil {
@@ -169,13 +167,13 @@ func (w *walker) ignored(rel string, isDir bool) bool {
 // loadIgnore reads .cruiseignore at the root and at rel (the render path).
 // Patterns in the root file are relative to the root, those in the path
 // file relative to the path, as with nested .gitignore files; the path's
-// file wins where they disagree.
-func loadIgnore(c *confiner, rel string) (gitignore.Matcher, error) {
+// file wins where they disagree. extra patterns come before both.
+func loadIgnore(c *confiner, rel, extra string) (gitignore.Matcher, error) {
 	dirs := []string{"."}
 	if rel != "." {
 		dirs = append(dirs, rel)
 	}
-	var patterns []gitignore.Pattern
+	patterns := parseIgnore(extra, nil)
 	for _, dir := range dirs {
 		name := path.Join(dir, ignoreFile)
 		data, err := c.readFile(filepath.FromSlash(name), name)
@@ -189,22 +187,25 @@ func loadIgnore(c *confiner, rel string) (gitignore.Matcher, error) {
 		if dir != "." {
 			domain = splitRel(dir)
 		}
-		sc := bufio.NewScanner(bytes.NewReader(data))
-		for sc.Scan() {
-			line := strings.TrimRight(sc.Text(), "\r")
-			if strings.TrimSpace(line) == "" || strings.HasPrefix(line, "#") {
-				continue
-			}
-			patterns = append(patterns, gitignore.ParsePattern(line, domain))
-		}
-		if err := sc.Err(); err != nil {
-			return nil, &Error{File: name, Err: err}
-		}
+		patterns = append(patterns, parseIgnore(string(data), domain)...)
 	}
 	if len(patterns) == 0 {
 		return nil, nil
 	}
 	return gitignore.NewMatcher(patterns), nil
+}
+
+// parseIgnore parses gitignore-syntax lines, skipping blanks and comments.
+func parseIgnore(text string, domain []string) []gitignore.Pattern {
+	var patterns []gitignore.Pattern
+	for _, line := range strings.Split(text, "\n") {
+		line = strings.TrimRight(line, "\r")
+		if strings.TrimSpace(line) == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		patterns = append(patterns, gitignore.ParsePattern(line, domain))
+	}
+	return patterns
 }
 
 func splitRel(rel string) []string {

@@ -43,7 +43,7 @@ func Render(ctx context.Context, opts Options) (Result, error) {
 	if kfile != "" {
 		objs, err = renderKustomize(c, target, kfile, opts.AllowRemoteBases)
 	} else {
-		objs, err = renderPlain(c, rel, target)
+		objs, err = renderPlain(c, rel, target, opts.Ignore)
 	}
 	if err != nil {
 		return Result{}, err

@@ -273,3 +273,29 @@ func TestDefaultOptions(t *testing.T) {
 		t.Errorf("zero Options with defaults = %+v, want %+v", got, o)
 	}
 }
+
+func TestExtraIgnorePatterns(t *testing.T) {
+	root := t.TempDir()
+	for name, body := range map[string]string{
+		"app/keep.yaml":       "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: keep\n",
+		"app/drafts/wip.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: wip\n",
+		"app/broken.yaml":     "not: [valid\n",
+	} {
+		if err := os.MkdirAll(filepath.Dir(filepath.Join(root, name)), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(root, name), []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	res, err := Render(t.Context(), Options{Root: root, Path: "app", Ignore: "# from spec.ignore\napp/drafts/\n*broken*\n"})
+	if err != nil {
+		t.Fatalf("render with ignore patterns: %v", err)
+	}
+	if len(res.Objects) != 1 || res.Objects[0].GetName() != "keep" {
+		t.Fatalf("objects = %v, want only keep", res.Objects)
+	}
+	if _, err := Render(t.Context(), Options{Root: root, Path: "app"}); err == nil {
+		t.Fatal("without the patterns the broken file must fail the render")
+	}
+}
