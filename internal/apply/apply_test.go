@@ -2,6 +2,7 @@ package apply_test
 
 import (
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 
@@ -339,5 +340,39 @@ spec:
 	refs, err := opts.Inventory.Load(ctx)
 	if err != nil || len(refs) != 0 {
 		t.Errorf("inventory after pruning everything = %v, %v", refs, err)
+	}
+}
+
+func TestAdoptsExistingObjects(t *testing.T) {
+	ctx := t.Context()
+	e, ns, opts := setup(t)
+	// Five ConfigMaps (enough to be read with one List) exist already,
+	// created by someone else without cruise's labels.
+	var set strings.Builder
+	for i := range 5 {
+		doc := fmt.Sprintf("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: cm-%d\n  namespace: %s\ndata:\n  v: x\n", i, ns)
+		u := objects(t, "pre.yaml", doc)[0].Unstructured
+		if err := e.Client().Create(ctx, u); err != nil {
+			t.Fatal(err)
+		}
+		set.WriteString(doc + "---\n")
+	}
+	res, err := e.Apply(ctx, objects(t, "set.yaml", set.String()), opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range res.Changes {
+		if c.Action != apply.Configured {
+			t.Errorf("%s: %s, want configured (it existed; only the labels are new)", c.Ref, c.Action)
+		}
+	}
+	res, err = e.Apply(ctx, objects(t, "set.yaml", set.String()), opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range res.Changes {
+		if c.Action != apply.Unchanged {
+			t.Errorf("%s: %s on re-apply, want unchanged", c.Ref, c.Action)
+		}
 	}
 }

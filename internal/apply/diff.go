@@ -24,7 +24,7 @@ func (e *Engine) Diff(ctx context.Context, objs []render.Object, opts DiffOption
 	if err != nil {
 		return nil, err
 	}
-	if err := e.fetchLive(ctx, items); err != nil {
+	if err := e.fetchLive(ctx, items, opts.Owner); err != nil {
 		return nil, err
 	}
 	now, later := splitByDefinition(items)

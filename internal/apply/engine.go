@@ -101,7 +101,7 @@ func (e *Engine) Apply(ctx context.Context, objs []render.Object, opts ApplyOpti
 			return nil, err
 		}
 	}
-	if err := e.fetchLive(ctx, items); err != nil {
+	if err := e.fetchLive(ctx, items, opts.Owner); err != nil {
 		return nil, err
 	}
 	now, later := splitByDefinition(items)

@@ -16,7 +16,7 @@ import (
 
 // fetchLive reads the live state of every item that can exist already, and
 // settles whether items in a Namespace of this set really wait for it.
-func (e *Engine) fetchLive(ctx context.Context, items []*item) error {
+func (e *Engine) fetchLive(ctx context.Context, items []*item, owner Owner) error {
 	existingNS := map[string]bool{}
 	for _, it := range items {
 		if it.ref.GroupKind() == namespaceGK {
@@ -38,7 +38,7 @@ func (e *Engine) fetchLive(ctx context.Context, items []*item) error {
 	for k, group := range groups {
 		if len(group) >= listThreshold {
 			g.Go(func() error {
-				ok, err := e.listLive(gctx, k, group)
+				ok, err := e.listLive(gctx, k, group, owner)
 				if ok || err != nil {
 					return err
 				}
@@ -100,12 +100,20 @@ func (e *Engine) getLive(ctx context.Context, it *item) error {
 
 // listLive reads a group of same-kind objects in one namespace with one
 // List. It returns false, without error, when listing is forbidden.
-func (e *Engine) listLive(ctx context.Context, k listKey, group []*item) (bool, error) {
+//
+// With an owner, only the owner's objects are listed: other inventories'
+// objects in a shared namespace would make each sync read all of them. An
+// object of the set that exists without the owner's labels yet (adopted
+// from elsewhere) is then found by planOne, whose dry-run reveals it.
+func (e *Engine) listLive(ctx context.Context, k listKey, group []*item, owner Owner) (bool, error) {
 	list := &unstructured.UnstructuredList{}
 	list.SetGroupVersionKind(k.gvk.GroupVersion().WithKind(k.gvk.Kind + "List"))
 	var opts []client.ListOption
 	if k.namespace != "" {
 		opts = append(opts, client.InNamespace(k.namespace))
+	}
+	if owner.Name != "" {
+		opts = append(opts, client.MatchingLabels{LabelName: owner.Name, LabelNamespace: owner.Namespace})
 	}
 	err := e.client.List(ctx, list, opts...)
 	if apierrors.IsForbidden(err) {
@@ -178,6 +186,12 @@ func (e *Engine) planOne(ctx context.Context, it *item, force bool) error {
 		return &ObjectError{Ref: it.ref, Source: it.source, Err: classifyAPIError(err)}
 	}
 	it.dryRun = dry
+	if it.live == nil && dry.GetResourceVersion() != "" {
+		// It exists after all, without our labels (see listLive).
+		if err := e.getLive(ctx, it); err != nil {
+			return err
+		}
+	}
 	switch {
 	case it.live == nil:
 		it.action = Created
