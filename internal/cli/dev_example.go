@@ -113,7 +113,7 @@ func deployExample(ctx context.Context, out io.Writer, c *devcluster.Cluster, di
 			return nil
 		}
 		if time.Now().After(deadline) {
-			return fmt.Errorf("Application default/guestbook not Ready after 3m: %s", s.readyMessage())
+			return fmt.Errorf("example Application default/guestbook not Ready after 3m: %s", s.readyMessage())
 		}
 		select {
 		case <-ctx.Done():
