@@ -105,10 +105,11 @@ test-deps:
 test: verify-generate lint test-deps cluster-bins build ## Run every test (builds what it needs first).
 	$(GO) test $(TEST_FLAGS) ./...
 
+# The end-to-end benchmarks run once: each run is minutes long (1,000
+# Applications, a minute idle).
 .PHONY: bench
 bench: cluster-bins build ## Run the benchmarks; figures go into README.md's Performance section.
 	$(GO) test -run '^$$' -bench . -benchtime 3x -benchmem $$($(GO) list ./... | grep -v /internal/e2e) | tee $(BIN)/bench.txt
-	# Each run of these is minutes long (1,000 Applications, a minute idle).
 	$(GO) test -run '^$$' -bench . -benchtime 1x -timeout 60m ./internal/e2e | grep -v '^ *main_test.go' | tee -a $(BIN)/bench.txt
 
 .PHONY: dev
