@@ -3,20 +3,16 @@ package cli_test
 import (
 	"context"
 	"fmt"
-	"slices"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/runtime"
-	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/cruisegitops/cruise/api/v1alpha1"
-	"github.com/cruisegitops/cruise/internal/apply"
-	"github.com/cruisegitops/cruise/internal/render"
+	"github.com/cruisegitops/cruise/internal/devcluster/clustertest"
 )
 
 // crds installs cruise's CustomResourceDefinitions into the shared control
@@ -39,11 +35,8 @@ func newKubeTest(t *testing.T) *kubeTest {
 	if crds.err != nil {
 		t.Fatalf("install CRDs: %v", crds.err)
 	}
-	scheme := runtime.NewScheme()
-	if err := clientgoscheme.AddToScheme(scheme); err != nil {
-		t.Fatal(err)
-	}
-	if err := v1alpha1.AddToScheme(scheme); err != nil {
+	scheme, err := clustertest.Scheme()
+	if err != nil {
 		t.Fatal(err)
 	}
 	c, err := client.New(env.Config, client.Options{Scheme: scheme})
@@ -53,40 +46,11 @@ func newKubeTest(t *testing.T) *kubeTest {
 	return &kubeTest{ns: env.Namespace(t), c: c}
 }
 
-// installCRDs applies config/crd/bases with the apply engine and waits
-// until the API server serves both kinds.
+// installCRDs installs cruise's CRDs into the shared control plane.
 func installCRDs() error {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	res, err := render.Render(ctx, render.Options{Root: "../../config/crd/bases"})
-	if err != nil {
-		return err
-	}
-	engine, err := apply.NewEngine(env.Config, apply.EngineOptions{FieldManager: "cruise-test"})
-	if err != nil {
-		return err
-	}
-	if _, err := engine.Apply(ctx, res.Objects, apply.ApplyOptions{}); err != nil {
-		return err
-	}
-	want := []string{"applications", "gitrepositories"}
-	for {
-		list, err := env.Client.Discovery().ServerResourcesForGroupVersion(v1alpha1.GroupVersion.String())
-		if err == nil {
-			var served []string
-			for _, r := range list.APIResources {
-				served = append(served, r.Name)
-			}
-			if !slices.ContainsFunc(want, func(w string) bool { return !slices.Contains(served, w) }) {
-				return nil
-			}
-		}
-		select {
-		case <-ctx.Done():
-			return fmt.Errorf("%s not served: %v", v1alpha1.GroupVersion, err)
-		case <-time.After(100 * time.Millisecond): // poll interval
-		}
-	}
+	return clustertest.InstallCRDs(ctx, env.Config)
 }
 
 // run runs cruise with args and the flags that point it at the test's

@@ -4,27 +4,22 @@ import (
 	"context"
 
 	"fmt"
+	"os"
+	"testing"
+
 	"github.com/go-logr/logr"
 	"github.com/prometheus/client_golang/prometheus"
-	"os"
-	"path/filepath"
-	"testing"
-	"time"
 
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/runtime"
-	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
 	cruisev1 "github.com/cruisegitops/cruise/api/v1alpha1"
-	"github.com/cruisegitops/cruise/internal/apply"
 	"github.com/cruisegitops/cruise/internal/controller"
 	"github.com/cruisegitops/cruise/internal/devcluster"
 	"github.com/cruisegitops/cruise/internal/devcluster/clustertest"
-	"github.com/cruisegitops/cruise/internal/render"
 	"github.com/cruisegitops/cruise/internal/source"
 )
 
@@ -44,14 +39,11 @@ func TestMain(m *testing.M) {
 // process against the shared control plane until the tests end.
 func startController(ctx context.Context, e *clustertest.Env) error {
 	ctrl.SetLogger(logr.Discard())
-	if err := installCRDs(ctx, e); err != nil {
+	if err := clustertest.InstallCRDs(ctx, e.Config); err != nil {
 		return err
 	}
-	scheme := runtime.NewScheme()
-	if err := clientgoscheme.AddToScheme(scheme); err != nil {
-		return err
-	}
-	if err := cruisev1.AddToScheme(scheme); err != nil {
+	scheme, err := clustertest.Scheme()
+	if err != nil {
 		return err
 	}
 	mgr, err := ctrl.NewManager(e.Config, ctrl.Options{
@@ -98,24 +90,6 @@ func startController(ctx context.Context, e *clustertest.Env) error {
 		}
 	}()
 	return nil
-}
-
-// installCRDs applies config/crd/bases with cruise's own engine.
-func installCRDs(ctx context.Context, e *clustertest.Env) error {
-	root, err := filepath.Abs("../..")
-	if err != nil {
-		return err
-	}
-	res, err := render.Render(ctx, render.Options{Root: root, Path: "config/crd/bases"})
-	if err != nil {
-		return err
-	}
-	eng, err := apply.NewEngine(e.Config, apply.EngineOptions{})
-	if err != nil {
-		return err
-	}
-	_, err = eng.Apply(ctx, res.Objects, apply.ApplyOptions{WaitTimeout: time.Minute})
-	return err
 }
 
 // ready reports whether the object's Ready condition is True for its

@@ -12,17 +12,11 @@ import (
 	"strings"
 	"syscall"
 	"testing"
-	"time"
 
-	"k8s.io/apimachinery/pkg/runtime"
-	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
-	cruisev1 "github.com/cruisegitops/cruise/api/v1alpha1"
-	"github.com/cruisegitops/cruise/internal/apply"
 	"github.com/cruisegitops/cruise/internal/devcluster"
 	"github.com/cruisegitops/cruise/internal/devcluster/clustertest"
-	"github.com/cruisegitops/cruise/internal/render"
 )
 
 var (
@@ -35,26 +29,11 @@ func TestMain(m *testing.M) {
 }
 
 func setup(ctx context.Context, e *clustertest.Env) error {
-	root, err := filepath.Abs("../..")
+	if err := clustertest.InstallCRDs(ctx, e.Config); err != nil {
+		return err
+	}
+	scheme, err := clustertest.Scheme()
 	if err != nil {
-		return err
-	}
-	res, err := render.Render(ctx, render.Options{Root: root, Path: "config/crd/bases"})
-	if err != nil {
-		return err
-	}
-	eng, err := apply.NewEngine(e.Config, apply.EngineOptions{})
-	if err != nil {
-		return err
-	}
-	if _, err := eng.Apply(ctx, res.Objects, apply.ApplyOptions{WaitTimeout: time.Minute}); err != nil {
-		return err
-	}
-	scheme := runtime.NewScheme()
-	if err := clientgoscheme.AddToScheme(scheme); err != nil {
-		return err
-	}
-	if err := cruisev1.AddToScheme(scheme); err != nil {
 		return err
 	}
 	k8s, err = client.New(e.Config, client.Options{Scheme: scheme})
