@@ -173,6 +173,9 @@ func (r *ApplicationReconciler) apply(ctx context.Context, app *cruisev1.Applica
 		r.recordResources(app, res)
 	}
 	if err != nil {
+		if errors.Is(err, apply.ErrUnhealthy) {
+			set(&app.Status.Conditions, app.Generation, cruisev1.ConditionHealthy, metav1.ConditionFalse, cruisev1.ReasonHealthCheckFailed, err.Error())
+		}
 		r.recordHistory(app, art, err)
 		return 0, classifyApplyError(err)
 	}
@@ -197,7 +200,11 @@ func (r *ApplicationReconciler) apply(ctx context.Context, app *cruisev1.Applica
 	case written > 0 || newRevision:
 		r.Recorder.Eventf(app, nil, corev1.EventTypeNormal, "Synced", "Sync", "applied %s: %s", art.Revision, summary(res.Changes))
 	}
-	set(&app.Status.Conditions, app.Generation, cruisev1.ConditionHealthy, metav1.ConditionTrue, cruisev1.ReasonSucceeded, "all objects are healthy")
+	if app.WaitEnabled() {
+		set(&app.Status.Conditions, app.Generation, cruisev1.ConditionHealthy, metav1.ConditionTrue, cruisev1.ReasonSucceeded, "all objects are healthy")
+	} else {
+		set(&app.Status.Conditions, app.Generation, cruisev1.ConditionHealthy, metav1.ConditionUnknown, cruisev1.ReasonSucceeded, "health is not checked (spec.wait: false)")
+	}
 	markReady(&app.Status.Conditions, app.Generation, cruisev1.ReasonSucceeded, "applied revision "+art.Revision)
 	return r.untilResync(app), nil
 }
