@@ -172,6 +172,9 @@ func (r *ApplicationReconciler) apply(ctx context.Context, app *cruisev1.Applica
 	if res != nil {
 		r.recordResources(app, res)
 	}
+	// Whatever was applied is watched for drift, even when the sync then
+	// failed (for example on health).
+	r.drift.watch(kindsOf(app.Status.Inventory))
 	if err != nil {
 		if errors.Is(err, apply.ErrUnhealthy) {
 			set(&app.Status.Conditions, app.Generation, cruisev1.ConditionHealthy, metav1.ConditionFalse, cruisev1.ReasonHealthCheckFailed, err.Error())
@@ -179,7 +182,6 @@ func (r *ApplicationReconciler) apply(ctx context.Context, app *cruisev1.Applica
 		r.recordHistory(app, art, err)
 		return 0, classifyApplyError(err)
 	}
-	r.drift.watch(kindsOf(app.Status.Inventory))
 	app.Status.RenderedFiles = rendered.Files
 	written := 0
 	for _, c := range res.Changes {
