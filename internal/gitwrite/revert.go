@@ -1,0 +1,340 @@
+package gitwrite
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"regexp"
+	"time"
+
+	git "github.com/go-git/go-git/v5"
+	"github.com/go-git/go-git/v5/config"
+	"github.com/go-git/go-git/v5/plumbing"
+	"github.com/go-git/go-git/v5/plumbing/object"
+	"github.com/go-git/go-git/v5/storage/memory"
+
+	"github.com/cruisegitops/cruise/internal/source"
+)
+
+// DefaultTimeout bounds each network step when Request.Timeout is zero.
+const DefaultTimeout = 60 * time.Second
+
+// Signature names a person (or cruise itself) in a commit.
+type Signature struct {
+	Name, Email string
+}
+
+// Request describes one rollback. URL, Branch, Target and Author are
+// required; the zero value of every other field works.
+type Request struct {
+	// URL is the remote: https, ssh, file:// or a local path, as in
+	// internal/source.
+	URL string
+	// Branch is the branch to commit to, e.g. "main".
+	Branch string
+	// Auth holds the credentials; nil for anonymous access.
+	Auth *source.Auth
+	// Target is the full SHA of the commit to roll back to.
+	Target string
+	// Paths are the repo-relative files or directories the rollback is
+	// limited to; empty means the whole tree.
+	Paths []string
+	// Author is the person asking for the rollback.
+	Author Signature
+	// Committer defaults to "cruise <cruise@localhost>".
+	Committer Signature
+	// Message defaults to one naming the paths, the target and the author.
+	Message string
+	// Timeout bounds every network step; DefaultTimeout when zero.
+	Timeout time.Duration
+
+	// beforePush, when set (by tests), runs after the commit is built and
+	// before each push attempt (attempt counts from 0).
+	beforePush func(attempt int)
+}
+
+// Result is what Revert did.
+type Result struct {
+	// Commit is the pushed commit's SHA; empty when NoOp.
+	Commit string
+	// Parent is the branch head the commit was made on (or, when NoOp,
+	// the head that already matched the target).
+	Parent string
+	// Changed are the paths restored (modified, re-added or removed).
+	Changed []string
+	// NoOp is true when the paths already matched the target and nothing
+	// was pushed.
+	NoOp bool
+}
+
+var fullSHA = regexp.MustCompile(`^[0-9a-f]{40}$`)
+
+const remoteName = "origin"
+
+// Revert commits and pushes a rollback of req.Paths on req.Branch to their
+// state at req.Target; see the package documentation for the steps and the
+// handling of concurrent pushes.
+func Revert(ctx context.Context, req Request) (*Result, error) {
+	if err := req.validate(); err != nil {
+		return nil, err
+	}
+	if req.Timeout <= 0 {
+		req.Timeout = DefaultTimeout
+	}
+	if req.Committer == (Signature{}) {
+		req.Committer = Signature{Name: "cruise", Email: "cruise@localhost"}
+	}
+	sc, err := normalizePaths(req.Paths)
+	if err != nil {
+		return nil, err
+	}
+	rem, err := newRemote(req.URL, req.Auth)
+	if err != nil {
+		return nil, err
+	}
+	w := &writer{req: req, scope: sc, remote: rem}
+	return w.run(ctx)
+}
+
+func (r *Request) validate() error {
+	switch {
+	case r.Branch == "":
+		return newError(ErrInvalid, nil, nil, "no branch given for %s", safeURL(r.URL))
+	case !fullSHA.MatchString(r.Target):
+		return newError(ErrInvalid, nil, nil, "target %q is not a full commit SHA", r.Target)
+	case r.Author.Name == "" || r.Author.Email == "":
+		return newError(ErrInvalid, nil, nil, "rollback of %s needs the requester's name and email", safeURL(r.URL))
+	}
+	if !plumbing.NewBranchReferenceName(r.Branch).IsBranch() || plumbing.ReferenceName("refs/heads/"+r.Branch).Validate() != nil {
+		return newError(ErrInvalid, nil, nil, "invalid branch name %q", r.Branch)
+	}
+	return nil
+}
+
+// safeURL is used only before the URL is parsed properly.
+func safeURL(raw string) string {
+	if r, err := newRemote(raw, nil); err == nil {
+		return r.display
+	}
+	return "repository"
+}
+
+// writer carries one Revert through its steps.
+type writer struct {
+	req    Request
+	scope  scope
+	remote *remote
+	repo   *git.Repository
+}
+
+// plan is a computed rollback on top of one head.
+type plan struct {
+	head    *object.Commit
+	headMap flatTree
+	commit  plumbing.Hash // zero when noop
+	changed []string
+}
+
+func (w *writer) run(ctx context.Context) (*Result, error) {
+	repo, err := git.Init(memory.NewStorage(), nil)
+	if err != nil {
+		return nil, newError(nil, err, nil, "cannot create in-memory repository")
+	}
+	if _, err := repo.CreateRemote(&config.RemoteConfig{Name: remoteName, URLs: []string{w.remote.url}}); err != nil {
+		return nil, newError(ErrInvalid, err, w.remote.secrets, "cannot use remote %s", w.remote.display)
+	}
+	w.repo = repo
+
+	head, err := w.fetch(ctx)
+	if err != nil {
+		return nil, err
+	}
+	p, err := w.compute(head)
+	if err != nil || p.commit.IsZero() {
+		return p.result(), err
+	}
+	for attempt := 0; ; attempt++ {
+		if w.req.beforePush != nil {
+			w.req.beforePush(attempt)
+		}
+		pushErr := w.push(ctx, p.commit)
+		if pushErr == nil {
+			return p.result(), nil
+		}
+		if errors.Is(pushErr, ErrAuth) || errors.Is(pushErr, ErrUnreachable) || attempt > 0 {
+			return nil, pushErr
+		}
+		// Rejected: find out whether the branch moved under us.
+		newHead, err := w.fetch(ctx)
+		if err != nil {
+			return nil, err
+		}
+		if newHead.Hash == p.head.Hash {
+			return nil, pushErr
+		}
+		newMap, err := treeOf(newHead)
+		if err != nil {
+			return nil, err
+		}
+		if touched := diffIn(p.headMap, newMap, w.scope); len(touched) > 0 {
+			return nil, newError(ErrConflict, nil, nil,
+				"%s: branch %s moved from %s to %s while rolling back; the new commits changed %s, refusing to overwrite them",
+				w.remote.display, w.req.Branch, short(p.head.Hash), short(newHead.Hash), joinPaths(touched))
+		}
+		if p, err = w.compute(newHead); err != nil || p.commit.IsZero() {
+			return p.result(), err
+		}
+	}
+}
+
+func (p *plan) result() *Result {
+	if p == nil {
+		return nil
+	}
+	r := &Result{Parent: p.head.Hash.String(), Changed: p.changed}
+	if p.commit.IsZero() {
+		r.NoOp = true
+	} else {
+		r.Commit = p.commit.String()
+	}
+	return r
+}
+
+// fetch brings the branch into memory and returns its head commit.
+func (w *writer) fetch(ctx context.Context) (*object.Commit, error) {
+	ref := plumbing.NewRemoteReferenceName(remoteName, w.req.Branch)
+	spec := config.RefSpec(fmt.Sprintf("+%s:%s", plumbing.NewBranchReferenceName(w.req.Branch), ref))
+	netCtx, cancel := context.WithTimeout(ctx, w.req.Timeout)
+	defer cancel()
+	err := w.repo.FetchContext(netCtx, &git.FetchOptions{
+		RemoteName: remoteName,
+		RefSpecs:   []config.RefSpec{spec},
+		Auth:       w.remote.auth,
+		Tags:       git.NoTags,
+	})
+	var noMatch git.NoMatchingRefSpecError
+	switch {
+	case errors.As(err, &noMatch):
+		return nil, newError(ErrRefNotFound, nil, nil, "branch %q not found in %s", w.req.Branch, w.remote.display)
+	case err != nil && !errors.Is(err, git.NoErrAlreadyUpToDate):
+		return nil, w.remote.classify(netCtx, "fetch from", err, w.req.Timeout)
+	}
+	r, err := w.repo.Reference(ref, true)
+	if err != nil {
+		return nil, newError(ErrRefNotFound, err, nil, "branch %q not found in %s", w.req.Branch, w.remote.display)
+	}
+	c, err := w.repo.CommitObject(r.Hash())
+	if err != nil {
+		return nil, newError(nil, err, nil, "cannot read head %s of %s in %s", short(r.Hash()), w.req.Branch, w.remote.display)
+	}
+	return c, nil
+}
+
+// compute checks the target against head and, unless nothing changes,
+// writes the rollback commit to the in-memory store.
+func (w *writer) compute(head *object.Commit) (*plan, error) {
+	target := plumbing.NewHash(w.req.Target)
+	notAncestor := func() error {
+		return newError(ErrNotAncestor, nil, nil, "%s: target %s is not an ancestor of %s (head %s)",
+			w.remote.display, target, w.req.Branch, head.Hash)
+	}
+	tc, err := w.repo.CommitObject(target)
+	if errors.Is(err, plumbing.ErrObjectNotFound) {
+		return nil, notAncestor() // not reachable from the branch, so not fetched
+	}
+	if err != nil {
+		return nil, newError(nil, err, nil, "cannot read target %s in %s", target, w.remote.display)
+	}
+	if ok, err := tc.IsAncestor(head); err != nil {
+		return nil, newError(nil, err, nil, "cannot walk history of %s in %s", w.req.Branch, w.remote.display)
+	} else if !ok {
+		return nil, notAncestor()
+	}
+	headMap, err := treeOf(head)
+	if err != nil {
+		return nil, err
+	}
+	targetMap, err := treeOf(tc)
+	if err != nil {
+		return nil, err
+	}
+	next, changed := restore(headMap, targetMap, w.scope)
+	p := &plan{head: head, headMap: headMap, changed: changed}
+	if len(changed) == 0 {
+		return p, nil
+	}
+	st := w.repo.Storer
+	tree, err := writeTree(st, next)
+	if err != nil {
+		return nil, newError(nil, err, nil, "cannot write rollback tree for %s", w.remote.display)
+	}
+	now := time.Now()
+	c := &object.Commit{
+		Author:       object.Signature{Name: w.req.Author.Name, Email: w.req.Author.Email, When: now},
+		Committer:    object.Signature{Name: w.req.Committer.Name, Email: w.req.Committer.Email, When: now},
+		Message:      w.message(),
+		TreeHash:     tree,
+		ParentHashes: []plumbing.Hash{head.Hash},
+	}
+	o := st.NewEncodedObject()
+	if err := c.Encode(o); err != nil {
+		return nil, newError(nil, err, nil, "cannot encode rollback commit for %s", w.remote.display)
+	}
+	if p.commit, err = st.SetEncodedObject(o); err != nil {
+		return nil, newError(nil, err, nil, "cannot store rollback commit for %s", w.remote.display)
+	}
+	return p, nil
+}
+
+func (w *writer) message() string {
+	if w.req.Message != "" {
+		return w.req.Message
+	}
+	return fmt.Sprintf("Roll back %s to %s\n\nRestores %s to their state at commit %s.\nRequested by %s <%s> via cruise.\n",
+		w.scope, w.req.Target[:7], w.scope, w.req.Target, w.req.Author.Name, w.req.Author.Email)
+}
+
+// push updates the remote branch to commit, fast-forward only.
+func (w *writer) push(ctx context.Context, commit plumbing.Hash) error {
+	local := plumbing.ReferenceName("refs/cruise/rollback")
+	if err := w.repo.Storer.SetReference(plumbing.NewHashReference(local, commit)); err != nil {
+		return newError(nil, err, nil, "cannot record rollback commit for %s", w.remote.display)
+	}
+	spec := config.RefSpec(fmt.Sprintf("%s:%s", local, plumbing.NewBranchReferenceName(w.req.Branch)))
+	netCtx, cancel := context.WithTimeout(ctx, w.req.Timeout)
+	defer cancel()
+	err := w.repo.PushContext(netCtx, &git.PushOptions{
+		RemoteName: remoteName,
+		RefSpecs:   []config.RefSpec{spec},
+		Auth:       w.remote.auth,
+	})
+	if err == nil || errors.Is(err, git.NoErrAlreadyUpToDate) {
+		return nil
+	}
+	if e := w.remote.classify(netCtx, "push to", err, w.req.Timeout); errors.Is(e, ErrAuth) || errors.Is(e, ErrUnreachable) {
+		return e
+	}
+	return newError(ErrRejected, err, w.remote.secrets, "push of %s to %s %s rejected", short(commit), w.remote.display, w.req.Branch)
+}
+
+func treeOf(c *object.Commit) (flatTree, error) {
+	t, err := c.Tree()
+	if err != nil {
+		return nil, newError(nil, err, nil, "cannot read tree of %s", short(c.Hash))
+	}
+	f, err := flatten(t)
+	if err != nil {
+		return nil, newError(nil, err, nil, "cannot read tree of %s", short(c.Hash))
+	}
+	return f, nil
+}
+
+func short(h plumbing.Hash) string { return h.String()[:7] }
+
+// joinPaths lists at most ten paths, so the message stays readable.
+func joinPaths(p []string) string {
+	if len(p) > 10 {
+		return fmt.Sprintf("%s and %d more", scope(p[:10]), len(p)-10)
+	}
+	return scope(p).String()
+}
