@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -13,6 +14,7 @@ import (
 
 	"github.com/cruisegitops/cruise/oauth"
 	"github.com/cruisegitops/cruise/oauth/store"
+	"github.com/cruisegitops/cruise/oauth/store/sqlstore"
 )
 
 func newAuthClientCommand() *cobra.Command {
@@ -165,10 +167,17 @@ func newAuthClientListCommand() *cobra.Command {
 }
 
 func newAuthClientDeleteCommand() *cobra.Command {
+	return newAuthDeleteCommand("CLIENT_ID", "client", "Delete a client and revoke every token it holds",
+		func(ctx context.Context, st *sqlstore.Store, id string) error { return st.DeleteClient(ctx, id) })
+}
+
+// newAuthDeleteCommand is `cruise auth <noun> delete ARG`: open the store,
+// delete, report.
+func newAuthDeleteCommand(arg, noun, short string, del func(context.Context, *sqlstore.Store, string) error) *cobra.Command {
 	var db authDBOptions
 	cmd := &cobra.Command{
-		Use:   "delete CLIENT_ID",
-		Short: "Delete a client and revoke every token it holds",
+		Use:   "delete " + arg,
+		Short: short,
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			st, err := db.open(cmd.Context())
@@ -176,10 +185,10 @@ func newAuthClientDeleteCommand() *cobra.Command {
 				return err
 			}
 			defer st.Close()
-			if err := st.DeleteClient(cmd.Context(), args[0]); err != nil {
-				return fmt.Errorf("delete client %s: %w", args[0], err)
+			if err := del(cmd.Context(), st, args[0]); err != nil {
+				return fmt.Errorf("delete %s %s: %w", noun, args[0], err)
 			}
-			fmt.Fprintf(cmd.OutOrStdout(), "client %s deleted\n", args[0])
+			fmt.Fprintf(cmd.OutOrStdout(), "%s %s deleted\n", noun, args[0])
 			return nil
 		},
 	}

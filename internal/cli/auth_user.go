@@ -2,6 +2,7 @@ package cli
 
 import (
 	"bufio"
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -14,6 +15,7 @@ import (
 
 	"github.com/cruisegitops/cruise/oauth"
 	"github.com/cruisegitops/cruise/oauth/password"
+	"github.com/cruisegitops/cruise/oauth/store/sqlstore"
 )
 
 func newAuthUserCommand() *cobra.Command {
@@ -98,24 +100,8 @@ func readPassword(cmd *cobra.Command, fromStdin bool) (string, error) {
 }
 
 func newAuthUserDeleteCommand() *cobra.Command {
-	var db authDBOptions
-	cmd := &cobra.Command{
-		Use:   "delete NAME",
-		Short: "Delete a user, ending their sessions and revoking their tokens",
-		Args:  cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			st, err := db.open(cmd.Context())
-			if err != nil {
-				return err
-			}
-			defer st.Close()
-			if err := st.DeleteUserByName(cmd.Context(), args[0]); err != nil {
-				return fmt.Errorf("delete user %s: %w", args[0], err)
-			}
-			fmt.Fprintf(cmd.OutOrStdout(), "user %s deleted\n", args[0])
-			return nil
-		},
-	}
-	db.addFlags(cmd)
-	return cmd
+	return newAuthDeleteCommand("NAME", "user", "Delete a user, ending their sessions and revoking their tokens",
+		func(ctx context.Context, st *sqlstore.Store, name string) error {
+			return st.DeleteUserByName(ctx, name)
+		})
 }
