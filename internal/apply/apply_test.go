@@ -11,14 +11,8 @@ import (
 	"github.com/cruisegitops/cruise/internal/apply"
 )
 
-const webV1 = `
-apiVersion: v1
-kind: ConfigMap
-metadata:
-  name: settings
-data:
-  color: blue
----
+// webDeployment is a minimal Deployment the tests share.
+const webDeployment = `
 apiVersion: apps/v1
 kind: Deployment
 metadata:
@@ -34,6 +28,16 @@ spec:
       - name: web
         image: registry.invalid/web:1
 `
+
+const webV1 = `
+apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: settings
+data:
+  color: blue
+---
+` + webDeployment
 
 func TestApplyCreateChangeNoopPrune(t *testing.T) {
 	ctx := t.Context()

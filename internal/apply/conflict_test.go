@@ -14,22 +14,7 @@ import (
 func TestConflictsResolvedInGitsFavourOnlyForGitsFields(t *testing.T) {
 	ctx := t.Context()
 	e, ns, opts := setup(t)
-	const dep = `
-apiVersion: apps/v1
-kind: Deployment
-metadata:
-  name: web
-spec:
-  selector:
-    matchLabels: {app: web}
-  template:
-    metadata:
-      labels: {app: web}
-    spec:
-      containers:
-      - name: web
-        image: registry.invalid/web:1
-`
+	const dep = webDeployment
 	if _, err := e.Apply(ctx, objects(t, "dep.yaml", dep), opts); err != nil {
 		t.Fatal(err)
 	}

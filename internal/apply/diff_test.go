@@ -18,21 +18,7 @@ metadata:
 stringData:
   password: hunter2-in-git
 ---
-apiVersion: apps/v1
-kind: Deployment
-metadata:
-  name: web
-spec:
-  selector:
-    matchLabels: {app: web}
-  template:
-    metadata:
-      labels: {app: web}
-    spec:
-      containers:
-      - name: web
-        image: registry.invalid/web:1
-`
+` + webDeployment
 	dopts := apply.DiffOptions{Owner: opts.Owner, Inventory: opts.Inventory, Namespaces: opts.Namespaces, Prune: true}
 
 	diffs, err := e.Diff(ctx, objects(t, "set.yaml", set), dopts)
