@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/base64"
+	"encoding/hex"
 	"fmt"
 	"log/slog"
 	"net"
@@ -181,11 +182,13 @@ func randomToken() string {
 	return base64.RawURLEncoding.EncodeToString(b)
 }
 
-// randomID returns 128 random bits, base64url, for identifiers.
+// randomID returns 128 random bits, hex-encoded, for identifiers.
 func randomID() string {
 	b := make([]byte, 16)
 	rand.Read(b)
-	return base64.RawURLEncoding.EncodeToString(b)
+	// Hex, not base64url: an identifier that starts with "-" would be
+	// taken for a flag by command lines (cruise auth client delete ID).
+	return hex.EncodeToString(b)
 }
 
 // clientIP is the peer address used for throttling.
