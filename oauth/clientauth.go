@@ -28,6 +28,23 @@ const (
 	authPrivateKeyJWT = "private_key_jwt"
 )
 
+// authenticatedRequest parses a form POST and authenticates its client,
+// answering the request itself on failure (ok is false then). The
+// revocation, introspection and device authorization endpoints start so.
+func (s *Server) authenticatedRequest(w http.ResponseWriter, r *http.Request) (p params, client store.Client, ok bool) {
+	p, e := parseBody(w, r)
+	if e != nil {
+		writeJSONError(w, e)
+		return nil, store.Client{}, false
+	}
+	client, e = s.authenticateClient(r.Context(), r, p)
+	if e != nil {
+		writeJSONError(w, e)
+		return nil, store.Client{}, false
+	}
+	return p, client, true
+}
+
 // authenticateClient identifies and authenticates the client of a token,
 // revocation, introspection or device authorization request
 // (draft-ietf-oauth-v2-1 section 2.4 and 3.2.1). Exactly one method may be

@@ -40,14 +40,8 @@ func normalizeUserCode(s string) string {
 // section 3.1 and 3.2) for CLIs on machines without a browser.
 func (s *Server) handleDeviceAuthorization(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
-	p, e := parseBody(w, r)
-	if e != nil {
-		writeJSONError(w, e)
-		return
-	}
-	client, e := s.authenticateClient(ctx, r, p)
-	if e != nil {
-		writeJSONError(w, e)
+	p, client, ok := s.authenticatedRequest(w, r)
+	if !ok {
 		return
 	}
 	if !client.AllowsGrant(store.GrantDeviceCode) {

@@ -15,14 +15,8 @@ import (
 // for the client they were issued to. Anything else is {"active": false}.
 func (s *Server) handleIntrospect(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
-	p, e := parseBody(w, r)
-	if e != nil {
-		writeJSONError(w, e)
-		return
-	}
-	client, e := s.authenticateClient(ctx, r, p)
-	if e != nil {
-		writeJSONError(w, e)
+	p, client, ok := s.authenticatedRequest(w, r)
+	if !ok {
 		return
 	}
 	if client.Public {

@@ -18,14 +18,8 @@ import (
 // answered 200 like the rest (section 2.2).
 func (s *Server) handleRevoke(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
-	p, e := parseBody(w, r)
-	if e != nil {
-		writeJSONError(w, e)
-		return
-	}
-	client, e := s.authenticateClient(ctx, r, p)
-	if e != nil {
-		writeJSONError(w, e)
+	p, client, ok := s.authenticatedRequest(w, r)
+	if !ok {
 		return
 	}
 	token := p["token"]

@@ -231,27 +231,8 @@ func TestCRDAndCustomResourcesInOneRun(t *testing.T) {
 	ctx := t.Context()
 	e, ns, opts := setup(t)
 	group := strings.ReplaceAll(ns, "-", "") + ".example.com"
-	crd := `
-apiVersion: apiextensions.k8s.io/v1
-kind: CustomResourceDefinition
-metadata:
-  name: gadgets.` + group + `
-spec:
-  group: ` + group + `
-  scope: Namespaced
-  names: {plural: gadgets, singular: gadget, kind: Gadget, listKind: GadgetList}
-  versions:
-  - name: v1
-    served: true
-    storage: true
-    schema:
-      openAPIV3Schema:
-        type: object
-        properties:
-          spec:
-            type: object
-            properties:
-              size: {type: integer, minimum: 1}
+	crd := crdYAML(group, "gadgets", "Gadget",
+		"{type: object, properties: {spec: {type: object, properties: {size: {type: integer, minimum: 1}}}}}") + `
 ---
 apiVersion: ` + group + `/v1
 kind: Gadget
@@ -312,22 +293,7 @@ func TestPruneCRDLast(t *testing.T) {
 	ctx := t.Context()
 	e, ns, opts := setup(t)
 	group := strings.ReplaceAll(ns, "-", "") + ".example.com"
-	crd := `
-apiVersion: apiextensions.k8s.io/v1
-kind: CustomResourceDefinition
-metadata:
-  name: things.` + group + `
-spec:
-  group: ` + group + `
-  scope: Namespaced
-  names: {plural: things, singular: thing, kind: Thing, listKind: ThingList}
-  versions:
-  - name: v1
-    served: true
-    storage: true
-    schema:
-      openAPIV3Schema: {type: object, x-kubernetes-preserve-unknown-fields: true}
-`
+	crd := crdYAML(group, "things", "Thing", "{type: object, x-kubernetes-preserve-unknown-fields: true}")
 	cr := "---\napiVersion: " + group + "/v1\nkind: Thing\nmetadata:\n  name: one\n"
 	if _, err := e.Apply(ctx, objects(t, "things.yaml", crd+cr), opts); err != nil {
 		t.Fatal(err)
@@ -379,4 +345,25 @@ func TestAdoptsExistingObjects(t *testing.T) {
 			t.Errorf("%s: %s on re-apply, want unchanged", c.Ref, c.Action)
 		}
 	}
+}
+
+// crdYAML is a namespaced CRD of kind in group with one served version v1
+// and the given openAPIV3Schema (YAML flow style).
+func crdYAML(group, plural, kind, schema string) string {
+	return `
+apiVersion: apiextensions.k8s.io/v1
+kind: CustomResourceDefinition
+metadata:
+  name: ` + plural + `.` + group + `
+spec:
+  group: ` + group + `
+  scope: Namespaced
+  names: {plural: ` + plural + `, singular: ` + strings.ToLower(kind) + `, kind: ` + kind + `, listKind: ` + kind + `List}
+  versions:
+  - name: v1
+    served: true
+    storage: true
+    schema:
+      openAPIV3Schema: ` + schema + `
+`
 }

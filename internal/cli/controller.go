@@ -17,6 +17,7 @@ import (
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
+	"k8s.io/utils/ptr"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/healthz"
 	"sigs.k8s.io/controller-runtime/pkg/log"
@@ -147,7 +148,7 @@ func runController(ctx context.Context, o *ControllerOptions) error {
 		LeaseDuration:                 &o.LeaseDuration,
 		RenewDeadline:                 &o.RenewDeadline,
 		RetryPeriod:                   &o.RetryPeriod,
-		GracefulShutdownTimeout:       ptrDuration(30 * time.Second),
+		GracefulShutdownTimeout:       ptr.To(30 * time.Second),
 		Logger:                        logger,
 	})
 	if err != nil {
@@ -270,5 +271,3 @@ func trimNewline(b []byte) []byte {
 	}
 	return b
 }
-
-func ptrDuration(d time.Duration) *time.Duration { return &d }

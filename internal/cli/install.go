@@ -5,8 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
-	"path/filepath"
 	"regexp"
 	"strings"
 	"time"
@@ -241,17 +239,7 @@ func renderInstall(ctx context.Context, multiTenant bool, image string) ([]rende
 // renderConfig renders a kustomization of the embedded config/ tree, e.g.
 // "config/default" or "config/crd".
 func renderConfig(ctx context.Context, path string) ([]render.Object, error) {
-	// render reads a directory on disk, confined to it; a copy of the
-	// embedded tree is one.
-	dir, err := os.MkdirTemp("", "cruise-install-")
-	if err != nil {
-		return nil, fmt.Errorf("install manifests: %w", err)
-	}
-	defer os.RemoveAll(dir)
-	if err := os.CopyFS(filepath.Join(dir, "config"), config.FS); err != nil {
-		return nil, fmt.Errorf("install manifests: %w", err)
-	}
-	res, err := render.Render(ctx, render.Options{Root: dir, Path: path})
+	res, err := render.RenderFS(ctx, config.FS, "config", render.Options{Path: path})
 	if err != nil {
 		return nil, fmt.Errorf("install manifests: %w", err)
 	}

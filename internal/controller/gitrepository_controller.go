@@ -8,6 +8,7 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/tools/events"
@@ -178,11 +179,10 @@ func (r *GitRepositoryReconciler) auth(ctx context.Context, repo *cruisev1.GitRe
 	}, nil
 }
 
+// conditionStatus is the Ready status, Unknown when there is none yet.
 func conditionStatus(conds []metav1.Condition) metav1.ConditionStatus {
-	for _, c := range conds {
-		if c.Type == cruisev1.ConditionReady {
-			return c.Status
-		}
+	if c := meta.FindStatusCondition(conds, cruisev1.ConditionReady); c != nil {
+		return c.Status
 	}
 	return metav1.ConditionUnknown
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path"
 	"path/filepath"
@@ -128,4 +129,22 @@ func objectID(o Object) string {
 		return kind + " " + ns + "/" + o.GetName()
 	}
 	return kind + " " + o.GetName()
+}
+
+// RenderFS renders from a file system that is not on disk (an embedded
+// one, like the install manifests built into cruise): it is copied to a
+// temporary directory as the subdirectory mount, rendered with that
+// directory as Root (opts.Path is relative to it, so it starts with mount,
+// and so do the objects' Source), and removed again. opts.Root is ignored.
+func RenderFS(ctx context.Context, fsys fs.FS, mount string, opts Options) (Result, error) {
+	dir, err := os.MkdirTemp("", "cruise-render-")
+	if err != nil {
+		return Result{}, fmt.Errorf("render: %w", err)
+	}
+	defer os.RemoveAll(dir)
+	if err := os.CopyFS(filepath.Join(dir, mount), fsys); err != nil {
+		return Result{}, fmt.Errorf("render: copy manifests: %w", err)
+	}
+	opts.Root = dir
+	return Render(ctx, opts)
 }

@@ -3,8 +3,6 @@ package clustertest
 import (
 	"context"
 	"fmt"
-	"os"
-	"path/filepath"
 	"time"
 
 	"k8s.io/apimachinery/pkg/runtime"
@@ -20,15 +18,7 @@ import (
 // InstallCRDs applies cruise's CustomResourceDefinitions (the ones built
 // into the binary, from config/crd) and waits until they are served.
 func InstallCRDs(ctx context.Context, cfg *rest.Config) error {
-	dir, err := os.MkdirTemp("", "cruise-crds-")
-	if err != nil {
-		return err
-	}
-	defer os.RemoveAll(dir)
-	if err := os.CopyFS(filepath.Join(dir, "config"), config.FS); err != nil {
-		return fmt.Errorf("copy CRDs: %w", err)
-	}
-	res, err := render.Render(ctx, render.Options{Root: dir, Path: "config/crd"})
+	res, err := render.RenderFS(ctx, config.FS, "config", render.Options{Path: "config/crd"})
 	if err != nil {
 		return err
 	}
