@@ -53,6 +53,7 @@ type ApplicationReconciler struct {
 
 	engines *engines
 	drift   *driftWatcher
+	changes changedPaths
 	driftCh chan event.TypedGenericEvent[*cruisev1.Application]
 }
 

@@ -136,7 +136,7 @@ func (r *ApplicationReconciler) unaffected(ctx context.Context, repo *cruisev1.G
 	if from == "" || len(app.Status.RenderedFiles) == 0 {
 		return false
 	}
-	changed, err := r.Fetcher.ChangedPaths(ctx, repo.Spec.URL, from, art.Commit)
+	changed, err := r.changes.get(ctx, r.Fetcher, repo.Spec.URL, from, art.Commit)
 	if err != nil {
 		return false // when in doubt, sync
 	}
