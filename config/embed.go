@@ -6,5 +6,5 @@ import "embed"
 // relative to it ("default/kustomization.yaml", "crd/bases/...").
 // `cruise install` renders default (or multi-tenant) from a copy on disk.
 //
-//go:embed crd rbac manager cluster-admin default multi-tenant
+//go:embed crd rbac manager cluster-admin default multi-tenant server
 var FS embed.FS

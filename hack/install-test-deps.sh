@@ -2,7 +2,7 @@
 # Installs the system packages the tests need, from Debian's archive, when
 # they are missing: PostgreSQL's server binaries (tests run private
 # instances via initdb/pg_ctl), git (test Git servers use git http-backend
-# and upload-pack), and Node.js with npm.
+# and upload-pack), Node.js with npm, and Chromium.
 set -euo pipefail
 need=()
 compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null || need+=(postgresql)
@@ -11,6 +11,9 @@ command -v git >/dev/null || need+=(git)
 # client from npm (hack/oauth-js).
 command -v node >/dev/null || need+=(nodejs)
 command -v npm >/dev/null || need+=(npm)
+# The web UI's browser tests drive Debian's Chromium headless (chromedp
+# speaks the DevTools protocol; no downloaded browser).
+command -v chromium >/dev/null || need+=(chromium)
 [ ${#need[@]} -eq 0 ] && exit 0
 echo "installing test dependencies: ${need[*]}"
 if [ "$(id -u)" -ne 0 ]; then SUDO=sudo; else SUDO=; fi

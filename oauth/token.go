@@ -127,6 +127,7 @@ func (s *Server) mintAccessToken(ctx context.Context, g issued) (string, error) 
 	}
 	if g.user != nil {
 		c.Subject, c.Groups = g.user.ID, g.user.Groups
+		c.Username, c.Email = g.user.Name, g.user.Email
 		if !g.authTime.IsZero() {
 			c.AuthTime = g.authTime.Unix()
 		}

@@ -61,6 +61,13 @@ type GitRepositorySpec struct {
 	// optional "passphrase" and "known_hosts" for SSH.
 	// +optional
 	SecretRef *LocalObjectReference `json:"secretRef,omitempty"`
+
+	// PushSecretRef names a Secret in the same namespace with the
+	// credentials `cruise server` pushes rollback commits with (same keys
+	// as secretRef). Default: secretRef. It is read as the user who asks
+	// for the rollback, so only people who may read it can roll back.
+	// +optional
+	PushSecretRef *LocalObjectReference `json:"pushSecretRef,omitempty"`
 	// Ignore holds extra gitignore-style patterns, relative to the
 	// repository root, of files that Applications rendering plain manifest
 	// directories skip (kustomizations name their files explicitly).

@@ -301,6 +301,11 @@ func (in *GitRepositorySpec) DeepCopyInto(out *GitRepositorySpec) {
 		*out = new(LocalObjectReference)
 		**out = **in
 	}
+	if in.PushSecretRef != nil {
+		in, out := &in.PushSecretRef, &out.PushSecretRef
+		*out = new(LocalObjectReference)
+		**out = **in
+	}
 	if in.AccessFrom != nil {
 		in, out := &in.AccessFrom, &out.AccessFrom
 		*out = new(AccessFrom)

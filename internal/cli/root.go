@@ -78,6 +78,7 @@ as an operator (pull-based) and from CI pipelines as a command (push-based).`,
 		newTreeCommand(),
 		newEventsCommand(),
 		newDeleteCommand(),
+		newServerCommand(),
 	)
 	return root
 }

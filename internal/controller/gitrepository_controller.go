@@ -168,15 +168,7 @@ func (r *GitRepositoryReconciler) auth(ctx context.Context, repo *cruisev1.GitRe
 	if err := r.Client.Get(ctx, key, secret); err != nil {
 		return nil, transient(cruisev1.ReasonFetchFailed, fmt.Errorf("read credentials Secret %s: %w", key, err))
 	}
-	d := secret.Data
-	return &gitsource.Auth{
-		Username:      string(d["username"]),
-		Password:      string(d["password"]),
-		BearerToken:   string(d["bearerToken"]),
-		SSHPrivateKey: d["identity"],
-		SSHPassphrase: string(d["passphrase"]),
-		KnownHosts:    d["known_hosts"],
-	}, nil
+	return gitsource.AuthFromData(secret.Data), nil
 }
 
 // conditionStatus is the Ready status, Unknown when there is none yet.

@@ -37,6 +37,23 @@ type writeError struct {
 	kind  error
 	msg   string
 	cause error
+	files []string // of an ErrConflict
+}
+
+// ConflictFiles returns the files an ErrConflict names, nil for any other
+// error.
+func ConflictFiles(err error) []string {
+	var we *writeError
+	if errors.As(err, &we) && errors.Is(we.kind, ErrConflict) {
+		return we.files
+	}
+	return nil
+}
+
+func conflict(files []string, format string, args ...any) error {
+	err := newError(ErrConflict, nil, nil, format, args...).(*writeError)
+	err.files = files
+	return err
 }
 
 func (e *writeError) Error() string { return e.msg }

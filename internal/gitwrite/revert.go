@@ -43,6 +43,12 @@ type Request struct {
 	Author Signature
 	// Committer defaults to "cruise <cruise@localhost>".
 	Committer Signature
+	// Base, when set, is the full SHA of the head the requester decided
+	// on (for cruise: the revision the application last deployed). If the
+	// branch has moved since and the new commits changed any of Paths,
+	// the rollback would silently discard work nobody has seen deployed:
+	// Revert refuses with ErrConflict naming those files.
+	Base string
 	// Message defaults to one naming the paths, the target and the author.
 	Message string
 	// Timeout bounds every network step; DefaultTimeout when zero.
@@ -104,6 +110,8 @@ func (r *Request) validate() error {
 		return newError(ErrInvalid, nil, nil, "target %q is not a full commit SHA", r.Target)
 	case r.Author.Name == "" || r.Author.Email == "":
 		return newError(ErrInvalid, nil, nil, "rollback of %s needs the requester's name and email", safeURL(r.URL))
+	case r.Base != "" && !fullSHA.MatchString(r.Base):
+		return newError(ErrInvalid, nil, nil, "base %q is not a full commit SHA", r.Base)
 	}
 	if !plumbing.NewBranchReferenceName(r.Branch).IsBranch() || plumbing.ReferenceName("refs/heads/"+r.Branch).Validate() != nil {
 		return newError(ErrInvalid, nil, nil, "invalid branch name %q", r.Branch)
@@ -149,6 +157,9 @@ func (w *writer) run(ctx context.Context) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := w.checkBase(head); err != nil {
+		return nil, err
+	}
 	p, err := w.compute(head)
 	if err != nil || p.commit.IsZero() {
 		return p.result(), err
@@ -177,7 +188,7 @@ func (w *writer) run(ctx context.Context) (*Result, error) {
 			return nil, err
 		}
 		if touched := diffIn(p.headMap, newMap, w.scope); len(touched) > 0 {
-			return nil, newError(ErrConflict, nil, nil,
+			return nil, conflict(touched,
 				"%s: branch %s moved from %s to %s while rolling back; the new commits changed %s, refusing to overwrite them",
 				w.remote.display, w.req.Branch, short(p.head.Hash), short(newHead.Hash), joinPaths(touched))
 		}
@@ -185,6 +196,31 @@ func (w *writer) run(ctx context.Context) (*Result, error) {
 			return p.result(), err
 		}
 	}
+}
+
+// checkBase refuses when commits after Base changed the restored paths.
+func (w *writer) checkBase(head *object.Commit) error {
+	if w.req.Base == "" || head.Hash.String() == w.req.Base {
+		return nil
+	}
+	base, err := w.repo.CommitObject(plumbing.NewHash(w.req.Base))
+	if err != nil {
+		return newError(ErrNotAncestor, err, nil, "%s: base %s is not in the history of %s", w.remote.display, w.req.Base, w.req.Branch)
+	}
+	baseMap, err := treeOf(base)
+	if err != nil {
+		return err
+	}
+	headMap, err := treeOf(head)
+	if err != nil {
+		return err
+	}
+	if touched := diffIn(baseMap, headMap, w.scope); len(touched) > 0 {
+		return conflict(touched,
+			"%s: branch %s has commits after %s (now at %s) that changed %s; roll back after they are deployed, or revert them by hand",
+			w.remote.display, w.req.Branch, short(base.Hash), short(head.Hash), joinPaths(touched))
+	}
+	return nil
 }
 
 func (p *plan) result() *Result {

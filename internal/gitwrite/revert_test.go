@@ -6,6 +6,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 
@@ -283,5 +284,48 @@ func TestRevertErrors(t *testing.T) {
 	// The right credentials work.
 	if _, err := Revert(context.Background(), base); err != nil {
 		t.Fatalf("with valid credentials: %v", err)
+	}
+}
+
+func TestRevertBase(t *testing.T) {
+	tests := []struct {
+		name      string
+		later     map[string]string // committed after base (c2)
+		wantErr   error
+		wantInErr string
+	}{
+		{name: "later commit changed the restored path", later: map[string]string{"app/a.yaml": "v3", "app/new.yaml": "added", "other/b.yaml": "v2"},
+			wantErr: ErrConflict, wantInErr: "app/a.yaml"},
+		{name: "later commit elsewhere", later: map[string]string{"app/a.yaml": "v2", "app/new.yaml": "added", "other/b.yaml": "v3"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			srv := newServer(t, gittest.HTTPOptions{})
+			c1 := srv.repo.Commit("c1", c1Files)
+			c2 := srv.repo.Commit("c2", c2Files)
+			c3 := srv.repo.Commit("c3", tt.later)
+
+			res, err := Revert(context.Background(), Request{URL: srv.url, Branch: "main", Target: c1, Base: c2, Paths: []string{"app"}, Author: requester})
+
+			head := srv.head(t).Hash.String()
+			if tt.wantErr != nil {
+				if !errors.Is(err, tt.wantErr) || !strings.Contains(err.Error(), tt.wantInErr) {
+					t.Fatalf("err = %v, want %v naming %q", err, tt.wantErr, tt.wantInErr)
+				}
+				if files := ConflictFiles(err); !slices.Contains(files, tt.wantInErr) {
+					t.Errorf("ConflictFiles = %v, want %s in it", files, tt.wantInErr)
+				}
+				if head != c3 {
+					t.Errorf("head = %s, want %s (nothing pushed)", head, c3)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatalf("Revert: %v", err)
+			}
+			if res.Parent != c3 || head != res.Commit {
+				t.Errorf("result %+v, head %s: want a commit on %s", res, head, c3)
+			}
+		})
 	}
 }

@@ -34,6 +34,20 @@ type Auth struct {
 	KnownHosts []byte
 }
 
+// AuthFromData reads credentials from the data of a Kubernetes Secret
+// (keys username, password, bearerToken, identity, passphrase,
+// known_hosts), the format GitRepository.spec.secretRef documents.
+func AuthFromData(d map[string][]byte) *Auth {
+	return &Auth{
+		Username:      string(d["username"]),
+		Password:      string(d["password"]),
+		BearerToken:   string(d["bearerToken"]),
+		SSHPrivateKey: d["identity"],
+		SSHPassphrase: string(d["passphrase"]),
+		KnownHosts:    d["known_hosts"],
+	}
+}
+
 // secrets returns everything in a that must not be printed.
 func (a *Auth) secrets(loc *location) secrets {
 	s := secrets{loc.password}

@@ -37,6 +37,11 @@ type Claims struct {
 	Scope     string           `json:"scope,omitempty"`
 	AuthTime  int64            `json:"auth_time,omitempty"`
 	Groups    []string         `json:"groups,omitempty"`
+	// Username and Email describe the user for resource servers that
+	// name people rather than opaque subjects (cruise server impersonates
+	// Kubernetes users by one of them); empty for client credentials.
+	Username string `json:"preferred_username,omitempty"`
+	Email    string `json:"email,omitempty"`
 	// SessionID names the grant family the token was issued from; it is
 	// empty for client credentials.
 	SessionID    string        `json:"sid,omitempty"`

@@ -161,6 +161,30 @@ func (v *Verifier) Authenticate(r *http.Request) (*accesstoken.Claims, *Error) {
 	return claims, nil
 }
 
+// VerifyBearer checks a bearer token held by the resource server itself
+// rather than sent by the client, such as the access token of a web
+// session kept in a sealed cookie. A DPoP-bound token is refused: its
+// holder must prove possession on each request.
+func (v *Verifier) VerifyBearer(ctx context.Context, token string) (*accesstoken.Claims, error) {
+	claims, err := v.verify(ctx, token)
+	if err != nil {
+		return nil, err
+	}
+	if claims.Confirmation != nil && claims.Confirmation.JKT != "" {
+		return nil, errors.New("token is DPoP-bound")
+	}
+	if v.opts.Revoked != nil {
+		revoked, err := v.opts.Revoked(ctx, claims)
+		if err != nil {
+			return nil, fmt.Errorf("check revocation: %w", err)
+		}
+		if revoked {
+			return nil, errors.New("token revoked")
+		}
+	}
+	return claims, nil
+}
+
 func (v *Verifier) verify(ctx context.Context, token string) (*accesstoken.Claims, error) {
 	for attempt := 0; ; attempt++ {
 		set, err := v.opts.Keys.KeySet(ctx)

@@ -1,0 +1,121 @@
+package server
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+
+	corev1 "k8s.io/api/core/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/cruisegitops/cruise/api/v1alpha1"
+	"github.com/cruisegitops/cruise/internal/apply"
+	"github.com/cruisegitops/cruise/internal/render"
+	"github.com/cruisegitops/cruise/internal/server/apiv1"
+	"github.com/cruisegitops/cruise/internal/source"
+)
+
+// diff renders the application's source at the branch's current head and
+// compares it with the cluster by server-side dry-run, as the user: what a
+// sync would change now. A user who may only read gets Kubernetes' 403,
+// since a dry-run needs the rights of the write it simulates.
+func (s *Server) diff(ctx context.Context, app *v1alpha1.Application) (*apiv1.Diff, error) {
+	id := identityFrom(ctx)
+	c, cfg, err := s.kube.forIdentity(id)
+	if err != nil {
+		return nil, err
+	}
+	repo := &v1alpha1.GitRepository{}
+	srcKey := client.ObjectKey{Namespace: app.SourceNamespace(), Name: app.Spec.SourceRef.Name}
+	if err := c.Get(ctx, srcKey, repo); err != nil {
+		return nil, fromKube(err, "source "+srcKey.String())
+	}
+	var auth *source.Auth
+	if ref := repo.Spec.SecretRef; ref != nil {
+		secret := &corev1.Secret{}
+		key := client.ObjectKey{Namespace: repo.Namespace, Name: ref.Name}
+		if err := c.Get(ctx, key, secret); err != nil {
+			return nil, fromKube(err, "credentials Secret "+key.String())
+		}
+		auth = source.AuthFromData(secret.Data)
+	}
+	var ref source.Ref
+	if r := repo.Spec.Ref; r != nil {
+		ref = source.Ref{Branch: r.Branch, Tag: r.Tag, SemVer: r.SemVer, Commit: r.Commit}
+	}
+	art, err := s.fetcher.Fetch(ctx, source.Request{URL: repo.Spec.URL, Ref: ref, Auth: auth})
+	if err != nil {
+		return nil, newError(http.StatusBadGateway, apiv1.CodeUnavailable, "fetch %s: %v", srcKey, err)
+	}
+	rendered, err := render.Render(ctx, render.Options{Root: art.Dir, Path: app.Spec.Path, Ignore: repo.Spec.Ignore})
+	if err != nil {
+		return nil, newError(http.StatusUnprocessableEntity, apiv1.CodeBadRequest, "render %s at %s: %v", app.Spec.Path, art.Revision, err)
+	}
+	eng, err := s.kube.engineFor(id, cfg)
+	if err != nil {
+		return nil, err
+	}
+	diffs, err := eng.Diff(ctx, rendered.Objects, apply.DiffOptions{
+		Owner:      apply.Owner{Name: app.Name, Namespace: app.Namespace},
+		Inventory:  recordedInventory(app.Status.Inventory),
+		Namespaces: apply.Namespaces{Default: app.Namespace, Target: app.Spec.TargetNamespace},
+		Prune:      app.Spec.Prune,
+	})
+	if err != nil {
+		if ke := fromKube(err, "diff of "+app.Namespace+"/"+app.Name); ke.status != http.StatusInternalServerError {
+			return nil, ke
+		}
+		return nil, newError(http.StatusUnprocessableEntity, apiv1.CodeBadRequest, "diff %s/%s at %s: %v", app.Namespace, app.Name, art.Revision, err)
+	}
+	out := &apiv1.Diff{Revision: art.Revision, Changes: []apiv1.DiffChange{}}
+	for _, d := range diffs {
+		if !d.Drifted() {
+			continue
+		}
+		out.Changes = append(out.Changes, apiv1.DiffChange{Kind: d.Ref.Kind, Namespace: d.Ref.Namespace, Name: d.Ref.Name,
+			Action: actionWord(d.Action), Patch: d.Diff})
+	}
+	return out, nil
+}
+
+func actionWord(a apply.Action) string {
+	switch a {
+	case apply.Created:
+		return "create"
+	case apply.Pruned:
+		return "prune"
+	case apply.Unchanged:
+		return "unchanged"
+	}
+	return "update"
+}
+
+// recordedInventory is the Application's inventory, read-only: a diff
+// never stores one.
+type recordedInventory []v1alpha1.ObjectRef
+
+func (r recordedInventory) Load(context.Context) ([]apply.ObjRef, error) {
+	out := make([]apply.ObjRef, len(r))
+	for i, o := range r {
+		out[i] = apply.ObjRef{Group: o.Group, Version: o.Version, Kind: o.Kind, Namespace: o.Namespace, Name: o.Name}
+	}
+	return out, nil
+}
+
+func (r recordedInventory) Store(context.Context, []apply.ObjRef) error {
+	return fmt.Errorf("a diff does not store an inventory")
+}
+
+func (s *Server) handleDiff(w http.ResponseWriter, r *http.Request) {
+	app, err := s.getApplication(r.Context(), r.PathValue("ns"), r.PathValue("name"))
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	d, err := s.diff(r.Context(), app)
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, d)
+}
