@@ -50,6 +50,9 @@ func (f *objectFormat) Type() string { return "format" }
 // GetOptions configures `cruise get sources|apps`.
 type GetOptions struct {
 	Kube KubeOptions
+	// API, when logged in (or with --server), lists through a cruise
+	// server instead of the cluster.
+	API APIOptions
 	// AllNamespaces lists the objects of every namespace.
 	AllNamespaces bool
 	// Output is table (default), json or yaml.
@@ -64,6 +67,11 @@ NAME, READY (the Ready condition), REVISION (the fetched or last applied
 revision, SHA shortened), SUSPENDED, AGE and MESSAGE (the Ready message).
 With -A the objects of every namespace are listed, with a NAMESPACE column.
 
+After cruise login (or with --server), the objects are read through the
+cruise server's API, unless --kubeconfig or --context is given; apps then
+show SYNC, HEALTH and LAST SYNC instead of AGE, -o prints the API's objects,
+and the namespace without -n is "default".
+
 -o json and -o yaml print the objects themselves (a List without NAME).
 
 Examples:
@@ -71,6 +79,7 @@ Examples:
   cruise get sources -A
   cruise get app web -n apps -o yaml`)
 	opts.Kube.addFlags(cmd.PersistentFlags())
+	opts.API.addFlags(cmd)
 	cmd.PersistentFlags().BoolVarP(&opts.AllNamespaces, "all-namespaces", "A", false, "list the objects of every namespace")
 	cmd.PersistentFlags().VarP(&opts.Output, "output", "o", "output format: table, json or yaml")
 
@@ -112,6 +121,11 @@ func optionalName(cmd *cobra.Command, args []string) error {
 func runGet(ctx context.Context, out, errOut io.Writer, o *GetOptions, k kind, name string) error {
 	if name != "" && o.AllNamespaces {
 		return fail(2, fmt.Errorf("a NAME cannot be combined with --all-namespaces"))
+	}
+	if s, err := o.API.session(ctx, &o.Kube); err != nil {
+		return err
+	} else if s != nil {
+		return runGetAPI(ctx, out, errOut, o, s, k, name)
 	}
 	kc, err := o.Kube.connect()
 	if err != nil {

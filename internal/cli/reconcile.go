@@ -23,6 +23,9 @@ const reconcilePollInterval = 500 * time.Millisecond
 // ReconcileOptions configures `cruise reconcile app|source NAME`.
 type ReconcileOptions struct {
 	Kube KubeOptions
+	// API, when logged in (or with --server), reconciles Applications
+	// through a cruise server instead of the cluster.
+	API APIOptions
 	// WithSource asks the Application's GitRepository to fetch first (and,
 	// with Wait, waits for it).
 	WithSource bool
@@ -45,12 +48,18 @@ With --wait, the command waits until the controller has handled the request
 
 A suspended object is not reconciled: resume it instead (cruise resume).
 
+After cruise login (or with --server), Applications are reconciled through
+the cruise server's API, unless --kubeconfig or --context is given; the
+namespace without -n is then "default". GitRepositories always go to the
+cluster.
+
 Exit codes:
   0  requested (with --wait: handled and Ready)
   1  with --wait: not Ready within --timeout, or stalled; the Ready
      condition's message says why
   2  error: bad flags, object not found, cluster unreachable`)
 	opts.Kube.addFlags(cmd.PersistentFlags())
+	opts.API.addFlags(cmd)
 	cmd.PersistentFlags().BoolVar(&opts.Wait, "wait", opts.Wait, "wait until the controller has reconciled the object and it is Ready")
 	cmd.PersistentFlags().DurationVar(&opts.Timeout, "timeout", opts.Timeout, "how long --wait waits")
 
@@ -66,6 +75,15 @@ Exit codes:
 func runReconcile(ctx context.Context, out io.Writer, o *ReconcileOptions, k kind, name string) error {
 	if o.Wait && o.Timeout <= 0 {
 		return fail(2, fmt.Errorf("invalid --timeout %s: must be positive", o.Timeout))
+	}
+	if k == kindGitRepository {
+		if err := sourceSession(&o.API, "reconcile"); err != nil {
+			return err
+		}
+	} else if s, err := o.API.session(ctx, &o.Kube); err != nil {
+		return err
+	} else if s != nil {
+		return runReconcileAPI(ctx, out, o, s, name)
 	}
 	kc, err := o.Kube.connect()
 	if err != nil {

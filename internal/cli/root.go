@@ -79,6 +79,9 @@ as an operator (pull-based) and from CI pipelines as a command (push-based).`,
 		newEventsCommand(),
 		newDeleteCommand(),
 		newServerCommand(),
+		newLoginCommand(),
+		newLogoutCommand(),
+		newRollbackCommand(),
 	)
 	return root
 }

@@ -13,6 +13,9 @@ import (
 // SuspendOptions configures `cruise suspend` and `cruise resume`.
 type SuspendOptions struct {
 	Kube KubeOptions
+	// API, when logged in (or with --server), acts on Applications
+	// through a cruise server instead of the cluster.
+	API APIOptions
 	// Wait (resume only) waits until the requested reconcile is done and
 	// the object is Ready.
 	Wait bool
@@ -28,8 +31,14 @@ left alone) or a GitRepository (no more fetches). cruise resume undoes it.
 
 spec.suspend is set with a merge patch, which takes no ownership of the field:
 when the object itself is deployed from Git, the next apply of a manifest
-that sets spec.suspend wins.`)
+that sets spec.suspend wins.
+
+After cruise login (or with --server), Applications are suspended through
+the cruise server's API, unless --kubeconfig or --context is given; the
+namespace without -n is then "default". GitRepositories always go to the
+cluster.`)
 	opts.Kube.addFlags(cmd.PersistentFlags())
+	opts.API.addFlags(cmd)
 	run := func(cmd *cobra.Command, k kind, name string) error {
 		return runSuspend(cmd.Context(), cmd.OutOrStdout(), opts, k, name, true)
 	}
@@ -43,8 +52,14 @@ func newResumeCommand() *cobra.Command {
 	cmd := verbCommand("resume (app|source) NAME", "Resume reconciling an Application or GitRepository",
 		`Clear spec.suspend of an Application or GitRepository and ask for a reconcile
 right away (see cruise reconcile). With --wait, wait until it is done and the
-object is Ready; exit code 1 when it is not within --timeout.`)
+object is Ready; exit code 1 when it is not within --timeout.
+
+After cruise login (or with --server), Applications are resumed through the
+cruise server's API, unless --kubeconfig or --context is given; the
+namespace without -n is then "default". GitRepositories always go to the
+cluster.`)
 	opts.Kube.addFlags(cmd.PersistentFlags())
+	opts.API.addFlags(cmd)
 	cmd.PersistentFlags().BoolVar(&opts.Wait, "wait", opts.Wait, "wait until the object is reconciled and Ready")
 	cmd.PersistentFlags().DurationVar(&opts.Timeout, "timeout", opts.Timeout, "how long --wait waits")
 	run := func(cmd *cobra.Command, k kind, name string) error {
@@ -60,6 +75,19 @@ object is Ready; exit code 1 when it is not within --timeout.`)
 func runSuspend(ctx context.Context, out io.Writer, o *SuspendOptions, k kind, name string, suspend bool) error {
 	if o.Wait && o.Timeout <= 0 {
 		return fail(2, fmt.Errorf("invalid --timeout %s: must be positive", o.Timeout))
+	}
+	verb := "resume"
+	if suspend {
+		verb = "suspend"
+	}
+	if k == kindGitRepository {
+		if err := sourceSession(&o.API, verb); err != nil {
+			return err
+		}
+	} else if s, err := o.API.session(ctx, &o.Kube); err != nil {
+		return err
+	} else if s != nil {
+		return runSuspendAPI(ctx, out, o, s, name, suspend)
 	}
 	kc, err := o.Kube.connect()
 	if err != nil {

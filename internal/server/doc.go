@@ -36,5 +36,5 @@
 // token bound to the session and, when the browser sends one, an Origin
 // equal to the server's. Pages are served with a strict
 // Content-Security-Policy (no inline script or style), frame-ancestors
-// 'none', nosniff and no-referrer.
+// 'none', nosniff and a same-origin referrer policy.
 package server

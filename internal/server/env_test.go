@@ -124,9 +124,9 @@ func (ts *testServer) authorize(b *http.Client, authURL, user string) *url.URL {
 		body, _ := io.ReadAll(resp.Body)
 		resp.Body.Close()
 		if resp.StatusCode == http.StatusSeeOther || resp.StatusCode == http.StatusFound {
-			loc, err := resp.Location()
-			if err != nil {
-				ts.t.Fatal(err)
+			loc, lerr := resp.Location()
+			if lerr != nil {
+				ts.t.Fatal(lerr)
 			}
 			if strings.HasPrefix(loc.Path, "/auth/") {
 				resp, err = b.Get(loc.String())

@@ -1,6 +1,7 @@
 package web
 
 import (
+	"cmp"
 	"html/template"
 	"net/http"
 	"net/url"
@@ -35,6 +36,7 @@ func funcs(assets map[string]*asset) template.FuncMap {
 		"syncValues":      func() []string { return []string{apiv1.SyncSynced, apiv1.SyncOutOfSync, apiv1.SyncUnknown} },
 		"healthValues":    healthValues,
 		"flatten":         flatten,
+		"appRows":         appRows,
 		"patchLines":      patchLines,
 		"newestSucceeded": newestSucceeded,
 		"graph":           drawGraph,
@@ -141,7 +143,7 @@ func glyph(health string) string {
 	case apiv1.HealthProgressing:
 		return "↻"
 	case apiv1.HealthSuspended:
-		return "⏸"
+		return "‖"
 	case apiv1.HealthMissing:
 		return "∅"
 	}
@@ -235,6 +237,36 @@ func filterURL(f Filters) string {
 		return "/"
 	}
 	return "/?" + q.Encode()
+}
+
+// appRow is an application in the overview, prepared like row: the
+// overview may list thousands, and each function call or nested template
+// in a row is paid per row.
+type appRow struct {
+	Key, URL, Name, Namespace, Source string
+	Sync, SyncClass                   string
+	Health, HealthClass               string
+	ReadyText, ReadyClass, Message    string
+	Revision, Short                   string
+	ResourceCount                     int
+	Suspended                         bool
+}
+
+func appRows(apps []apiv1.Application) []appRow {
+	out := make([]appRow, len(apps))
+	for i := range apps {
+		a := &apps[i]
+		out[i] = appRow{
+			Key: a.Namespace + "/" + a.Name, URL: appURL(a.Namespace, a.Name),
+			Name: a.Name, Namespace: a.Namespace, Source: sourceName(*a),
+			Sync: cmp.Or(a.Sync, "—"), SyncClass: "b-" + cls(a.Sync),
+			Health: cmp.Or(a.Health, "—"), HealthClass: "b-" + cls(a.Health),
+			ReadyText: readyText(a.Ready), ReadyClass: "r-" + cls(a.Ready), Message: a.Message,
+			Revision: a.Revision, Short: short(a.Revision),
+			ResourceCount: a.ResourceCount, Suspended: a.Suspended,
+		}
+	}
+	return out
 }
 
 // row is a resource in the table, with its classes worked out here: a

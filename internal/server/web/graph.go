@@ -66,8 +66,9 @@ func (g Graph) ViewBox() string {
 
 // Layout places the application and its resource tree. It is linear in the
 // number of resources: each node is visited once, leaves are stacked in
-// depth-first order and a parent is centred on the span of its children,
-// which keeps subtrees contiguous so no two boxes overlap.
+// depth-first order and a parent is centred on the span of its children
+// (the Application is level with its first), which keeps subtrees
+// contiguous so no two boxes overlap.
 func Layout(tree apiv1.ResourceTree, appName string) Graph {
 	n := 1 + countResources(tree.Resources)
 	l := layouter{g: Graph{
@@ -79,6 +80,11 @@ func Layout(tree apiv1.ResourceTree, appName string) Graph {
 		Abbrev: "app", Label: truncate(appName),
 	})
 	l.g.Nodes[0].Y = l.children(0, tree.Resources, 1)
+	if len(l.g.Nodes) > 1 {
+		// Centred on 1,500 resources the Application would sit thousands of
+		// pixels down; level with its first resource it is in view at once.
+		l.g.Nodes[0].Y = l.g.Nodes[1].Y
+	}
 	// A parent's position is known only after its children's, so edges are
 	// drawn once every node is placed.
 	for i := range l.g.Edges {

@@ -2,6 +2,7 @@ package web
 
 import (
 	"bytes"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -519,4 +520,24 @@ type countingWriter int
 func (c *countingWriter) Write(p []byte) (int, error) {
 	*c += countingWriter(len(p))
 	return len(p), nil
+}
+
+func BenchmarkRenderOverview5000(b *testing.B) {
+	r := newRenderer(b)
+	p := &OverviewPage{Common: common("Applications"), Total: 5000, Counts: map[string]int{"Synced": 4000, "OutOfSync": 1000}}
+	for i := range 5000 {
+		a := shopApp()
+		a.Name = fmt.Sprintf("app-%04d", i)
+		p.Apps = append(p.Apps, a)
+	}
+	var n int
+	b.ReportAllocs()
+	for b.Loop() {
+		var w countingWriter
+		if err := r.Overview(&w, p); err != nil {
+			b.Fatal(err)
+		}
+		n = int(w)
+	}
+	b.ReportMetric(float64(n), "page-bytes")
 }
