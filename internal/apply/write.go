@@ -9,6 +9,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 )
 
@@ -105,13 +106,34 @@ func (e *Engine) waitDefinitions(ctx context.Context, items []*item, timeout tim
 				phase, _, _ := unstructured.NestedString(live.Object, "status", "phase")
 				return phase != "Terminating", nil
 			}
-			return crdEstablished(live), nil
+			// Established can precede discovery serving the kind: the
+			// objects of the CRD would then fail with "no matches for kind".
+			return crdEstablished(live) && e.crdServed(live), nil
 		})
 		if err != nil {
 			return &ObjectError{Ref: it.ref, Source: it.source, Err: fmt.Errorf("not ready: %w", err)}
 		}
 	}
 	return nil
+}
+
+// crdServed reports whether every served version of the CRD's kind
+// resolves in the REST mapper (which re-reads discovery on a miss).
+func (e *Engine) crdServed(crd *unstructured.Unstructured) bool {
+	group, _, _ := unstructured.NestedString(crd.Object, "spec", "group")
+	kind, _, _ := unstructured.NestedString(crd.Object, "spec", "names", "kind")
+	versions, _, _ := unstructured.NestedSlice(crd.Object, "spec", "versions")
+	for _, v := range versions {
+		m, ok := v.(map[string]any)
+		if !ok || m["served"] != true {
+			continue
+		}
+		name, _ := m["name"].(string)
+		if _, err := e.mapper.RESTMapping(schema.GroupKind{Group: group, Kind: kind}, name); err != nil {
+			return false
+		}
+	}
+	return true
 }
 
 func crdEstablished(crd *unstructured.Unstructured) bool {
