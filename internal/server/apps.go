@@ -116,12 +116,7 @@ func (s *Server) namespaceNames(ctx context.Context) ([]string, error) {
 // listApplications returns the user's applications matching f, sorted by
 // namespace and name.
 func (s *Server) listApplications(ctx context.Context, f Filters) ([]apiv1.Application, map[string]int, error) {
-	var all []apiv1.Application
-	err := s.readableList(ctx, f.Namespace, func() client.ObjectList { return &v1alpha1.ApplicationList{} }, func(l client.ObjectList) {
-		for i := range l.(*v1alpha1.ApplicationList).Items {
-			all = append(all, toApplication(&l.(*v1alpha1.ApplicationList).Items[i]))
-		}
-	})
+	all, err := s.readableApplications(ctx, f.Namespace)
 	if err != nil {
 		return nil, nil, fromKube(err, "list applications")
 	}
