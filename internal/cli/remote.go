@@ -277,38 +277,25 @@ func runSuspendAPI(ctx context.Context, out io.Writer, o *SuspendOptions, s *api
 	return nil
 }
 
-// apiReconcileSettle is how long waiting through the API looks for signs
-// that the controller handled the request before it takes a Ready
-// condition at its word. The API does not report which reconcile request
-// was handled last (the cluster's status.lastHandledReconcileAt), so a
-// reconcile that changed nothing leaves no other trace.
-const apiReconcileSettle = 5 * time.Second
-
 // stalledReasons are the Ready reasons with which the controller stops
 // retrying until something changes: waiting longer would not help.
 var stalledReasons = []string{v1alpha1.ReasonRenderFailed, v1alpha1.ReasonValidationFailed,
 	v1alpha1.ReasonSourceNotAllowed, v1alpha1.ReasonForbidden}
 
 // waitAPIReconciled polls the application until the controller has
-// handled the sync request res, seen as a sync after it, a new attempted
-// revision, a Ready condition that went away and came back or another
-// status change, and the application is Ready (or, failing that, once
-// apiReconcileSettle has passed with Ready True). A stalled Ready False
-// and reaching timeout are exit code 1.
+// handled the sync request res (lastHandledReconcileAt equals it) and the
+// application is Ready. A stalled Ready False and reaching timeout are
+// exit code 1.
 func waitAPIReconciled(ctx context.Context, s *apiSession, before *apiv1.Application, res *apiv1.ActionResult, timeout time.Duration) (*apiv1.Application, error) {
-	start := time.Now()
 	ns, name := before.Namespace, before.Name
 	ref := objectRef(kindApplication, ns, name)
-	requested, _ := time.Parse(time.RFC3339Nano, res.RequestedAt)
 	ticker := time.NewTicker(reconcilePollInterval)
 	defer ticker.Stop()
 	expired := time.NewTimer(timeout)
 	defer expired.Stop()
 	var (
-		last        *apiv1.Application
-		lastErr     error
-		handled     bool
-		sawNotReady bool
+		last    *apiv1.Application
+		lastErr error
 	)
 	for {
 		app, err := s.client.GetApplication(ctx, ns, name)
@@ -319,15 +306,8 @@ func waitAPIReconciled(ctx context.Context, s *apiSession, before *apiv1.Applica
 			lastErr = err // transient, most likely: try again until the deadline
 		default:
 			lastErr = nil
-			if app.Ready != string(metav1.ConditionTrue) {
-				sawNotReady = true
-			}
-			synced := app.LastSyncTime != nil && !requested.IsZero() && !app.LastSyncTime.Before(requested)
-			changed := last != nil && app.ResourceVersion != last.ResourceVersion
-			handled = handled || synced || app.LastAttempted != before.LastAttempted || changed ||
-				(sawNotReady && app.Ready == string(metav1.ConditionTrue))
 			last = app
-			settled := handled || time.Since(start) >= apiReconcileSettle
+			settled := res.RequestedAt != "" && app.LastHandledReconcileAt == res.RequestedAt
 			switch {
 			case settled && app.Ready == string(metav1.ConditionTrue) && app.Reason != v1alpha1.ReasonProgressing:
 				return app, nil

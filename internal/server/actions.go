@@ -44,8 +44,15 @@ func (s *Server) requestSync(ctx context.Context, ns, name string) (string, erro
 	return at, err
 }
 
+// setSuspend suspends or resumes; resuming also asks for a reconcile now,
+// as `cruise resume` does, rather than waiting for the next interval.
 func (s *Server) setSuspend(ctx context.Context, ns, name string, suspend bool) error {
-	return s.patchApplication(ctx, ns, name, map[string]any{"spec": map[string]any{"suspend": suspend}})
+	patch := map[string]any{"spec": map[string]any{"suspend": suspend}}
+	if !suspend {
+		patch["metadata"] = map[string]any{"annotations": map[string]any{
+			v1alpha1.ReconcileRequestAnnotation: time.Now().UTC().Format(time.RFC3339Nano)}}
+	}
+	return s.patchApplication(ctx, ns, name, patch)
 }
 
 func (s *Server) handleSync(w http.ResponseWriter, r *http.Request) {

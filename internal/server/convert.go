@@ -50,6 +50,7 @@ func toApplication(a *v1alpha1.Application) apiv1.Application {
 		Path:   a.Spec.Path, Suspended: a.Spec.Suspend,
 		Ready: string(metav1.ConditionUnknown), Revision: a.Status.LastAppliedRevision,
 		LastAttempted: a.Status.LastAttemptedRevision, ResourceVersion: a.ResourceVersion,
+		LastHandledReconcileAt: a.Status.LastHandledReconcileAt,
 	}
 	ready := meta.FindStatusCondition(a.Status.Conditions, v1alpha1.ConditionReady)
 	if ready != nil {

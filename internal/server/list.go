@@ -37,12 +37,13 @@ type summary struct {
 	} `json:"metadata"`
 	Spec   v1alpha1.ApplicationSpec `json:"spec"`
 	Status struct {
-		Conditions            []metav1.Condition        `json:"conditions"`
-		LastAppliedRevision   string                    `json:"lastAppliedRevision"`
-		LastAttemptedRevision string                    `json:"lastAttemptedRevision"`
-		Resources             []v1alpha1.ResourceStatus `json:"resources"`
-		History               []v1alpha1.SyncResult     `json:"history"`
-		Inventory             []struct{}                `json:"inventory"`
+		Conditions             []metav1.Condition        `json:"conditions"`
+		LastAppliedRevision    string                    `json:"lastAppliedRevision"`
+		LastAttemptedRevision  string                    `json:"lastAttemptedRevision"`
+		Resources              []v1alpha1.ResourceStatus `json:"resources"`
+		History                []v1alpha1.SyncResult     `json:"history"`
+		Inventory              []struct{}                `json:"inventory"`
+		LastHandledReconcileAt string                    `json:"lastHandledReconcileAt"`
 	} `json:"status"`
 }
 
@@ -51,7 +52,8 @@ func (sm *summary) application() apiv1.Application {
 	a.Name, a.Namespace, a.ResourceVersion = sm.Metadata.Name, sm.Metadata.Namespace, sm.Metadata.ResourceVersion
 	st := &sm.Status
 	a.Status = v1alpha1.ApplicationStatus{Conditions: st.Conditions, LastAppliedRevision: st.LastAppliedRevision,
-		LastAttemptedRevision: st.LastAttemptedRevision, Resources: st.Resources, History: st.History}
+		LastAttemptedRevision: st.LastAttemptedRevision, Resources: st.Resources, History: st.History,
+		LastHandledReconcileAt: st.LastHandledReconcileAt}
 	out := toApplication(a)
 	if len(st.Resources) == 0 {
 		out.ResourceCount = len(st.Inventory)

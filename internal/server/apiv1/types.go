@@ -70,6 +70,10 @@ type Application struct {
 	LastSyncTime    *time.Time `json:"lastSyncTime,omitempty"`
 	ResourceCount   int        `json:"resourceCount"`
 	ResourceVersion string     `json:"resourceVersion,omitempty"`
+	// LastHandledReconcileAt is the last sync request (ActionResult's
+	// RequestedAt) the operator has handled: a client waiting for its
+	// sync polls until it equals its own.
+	LastHandledReconcileAt string `json:"lastHandledReconcileAt,omitempty"`
 }
 
 // SourceRef names the GitRepository an Application renders.
