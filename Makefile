@@ -114,7 +114,7 @@ bench: cluster-bins build ## Run the benchmarks; figures go into README.md's Per
 
 .PHONY: dev
 dev: build cluster-bins ## Build everything, start the local control plane and cruise, deploy the example.
-	$(BIN)/cruise dev up --full --example --bin-dir $(K8S_BIN)
+	$(BIN)/cruise dev up --full --example --server --bin-dir $(K8S_BIN)
 
 .PHONY: dev-down
 dev-down: build ## Stop the local control plane started by make dev.

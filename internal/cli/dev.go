@@ -29,6 +29,9 @@ type DevOptions struct {
 	// Example deploys the guestbook example from a local Git repository
 	// (implies Controller).
 	Example bool
+	// Server runs `cruise server` on ServerAddr (implies Controller).
+	Server     bool
+	ServerAddr string
 	// ControllerBinary is the cruise binary that runs the controller;
 	// default this one.
 	ControllerBinary string
@@ -60,6 +63,8 @@ stderr. Running it again while the control plane is up starts nothing.`,
 	up.Flags().IntVar(&opts.Nodes, "nodes", 1, "number of fake nodes (with --full)")
 	up.Flags().BoolVar(&opts.Controller, "controller", false, "also run the cruise controller against it")
 	up.Flags().BoolVar(&opts.Example, "example", false, "deploy the guestbook example from a local Git repository (implies --controller)")
+	up.Flags().BoolVar(&opts.Server, "server", false, "also run cruise server (web UI and API) with a local admin account (implies --controller)")
+	up.Flags().StringVar(&opts.ServerAddr, "server-addr", "127.0.0.1:8080", "loopback address of the web UI with --server")
 	up.Flags().StringVar(&opts.ControllerBinary, "cruise-binary", "", "cruise binary that runs the controller (default: this one)")
 	cmd.AddCommand(up,
 		&cobra.Command{
@@ -149,7 +154,7 @@ func devUp(cmd *cobra.Command, o *DevOptions) error {
 	}
 	fmt.Fprintf(stderr, "Ready in %s: API server %s, logs in %s.\n",
 		time.Since(start).Round(100*time.Millisecond), c.Server, filepath.Join(o.Dir, "logs"))
-	if o.Controller || o.Example {
+	if o.Controller || o.Example || o.Server {
 		if err := installCRDs(cmd.Context(), c); err != nil {
 			return err
 		}
@@ -163,6 +168,11 @@ func devUp(cmd *cobra.Command, o *DevOptions) error {
 			return err
 		}
 		fmt.Fprintf(stderr, "Edit %s, commit, and watch cruise deploy it: cruise get apps -n default\n", filepath.Join(o.Dir, "example"))
+	}
+	if o.Server {
+		if err := startDevServer(cmd.Context(), stderr, c, o.Dir, o.ControllerBinary, o.ServerAddr); err != nil {
+			return fmt.Errorf("start cruise server: %w", err)
+		}
 	}
 	fmt.Fprintf(cmd.OutOrStdout(), "export KUBECONFIG=%s\n", c.Kubeconfig)
 	return nil

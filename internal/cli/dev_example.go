@@ -25,18 +25,9 @@ import (
 // startDevController runs `cruise controller` (this very binary) as part
 // of the local control plane, so `cruise dev down` stops it too.
 func startDevController(c *devcluster.Cluster, dir, exe string) error {
-	var err error
-	if exe == "" {
-		if exe, err = os.Executable(); err != nil {
-			return fmt.Errorf("find the cruise binary: %w", err)
-		}
-	}
-	if exe, err = filepath.Abs(exe); err != nil {
-		return fmt.Errorf("find the cruise binary: %w", err)
-	}
-	// /proc shows the resolved path; keep it comparable for dev down.
-	if exe, err = filepath.EvalSymlinks(exe); err != nil {
-		return fmt.Errorf("find the cruise binary: %w", err)
+	exe, err := devBinary(exe)
+	if err != nil {
+		return err
 	}
 	return c.Spawn("cruise-controller", exe, []string{
 		"controller",
@@ -45,6 +36,25 @@ func startDevController(c *devcluster.Cluster, dir, exe string) error {
 		"--health-addr", "0",
 		"--cache-dir", filepath.Join(dir, "git-cache"),
 	})
+}
+
+// devBinary is the cruise binary that runs the local processes: exe, or
+// this one.
+func devBinary(exe string) (string, error) {
+	var err error
+	if exe == "" {
+		if exe, err = os.Executable(); err != nil {
+			return "", fmt.Errorf("find the cruise binary: %w", err)
+		}
+	}
+	if exe, err = filepath.Abs(exe); err != nil {
+		return "", fmt.Errorf("find the cruise binary: %w", err)
+	}
+	// /proc shows the resolved path; keep it comparable for dev down.
+	if exe, err = filepath.EvalSymlinks(exe); err != nil {
+		return "", fmt.Errorf("find the cruise binary: %w", err)
+	}
+	return exe, nil
 }
 
 // installCRDs applies cruise's CustomResourceDefinitions and waits until

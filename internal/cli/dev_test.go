@@ -3,6 +3,8 @@ package cli_test
 import (
 	"bytes"
 	"context"
+	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"os/signal"
@@ -10,6 +12,7 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+	"time"
 
 	"github.com/cruisegitops/cruise/internal/cli"
 	"github.com/cruisegitops/cruise/internal/devcluster"
@@ -47,12 +50,19 @@ func TestDevUpStatusDown(t *testing.T) {
 	}()
 
 	// What `make dev` runs: the full profile, the controller (the real
-	// binary, which make test builds) and the example, Ready.
+	// binary, which make test builds), the example, Ready, and the server.
 	cruiseBin, err := filepath.Abs("../../bin/cruise")
 	if err != nil {
 		t.Fatal(err)
 	}
-	code, stdout, stderr := run(ctx, append([]string{"dev", "up", "--full", "--nodes", "2", "--example", "--cruise-binary", cruiseBin}, flags...)...)
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	serverAddr := l.Addr().String()
+	l.Close()
+	code, stdout, stderr := run(ctx, append([]string{"dev", "up", "--full", "--nodes", "2", "--example", "--server",
+		"--server-addr", serverAddr, "--cruise-binary", cruiseBin}, flags...)...)
 	if code != 0 {
 		t.Fatalf("dev up: exit %d\n%s", code, stderr)
 	}
@@ -67,8 +77,23 @@ func TestDevUpStatusDown(t *testing.T) {
 	if err != nil {
 		t.Fatalf("load state: %v", err)
 	}
-	if len(first.Processes) != 6 {
-		t.Fatalf("full profile with controller recorded %d processes, want 6", len(first.Processes))
+	if len(first.Processes) != 7 {
+		t.Fatalf("full profile with controller and server recorded %d processes, want 7", len(first.Processes))
+	}
+	if !strings.Contains(stderr, "open http://"+serverAddr+" and log in as admin") {
+		t.Errorf("dev up --server did not say where the UI is:\n%s", stderr)
+	}
+	noRedirect := &http.Client{Timeout: 10 * time.Second, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	resp, err := noRedirect.Get("http://" + serverAddr + "/")
+	if err != nil {
+		t.Fatalf("web UI: %v", err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusSeeOther || !strings.HasPrefix(resp.Header.Get("Location"), "/login") {
+		t.Errorf("web UI / = %d to %q, want the login redirect", resp.StatusCode, resp.Header.Get("Location"))
+	}
+	if fi, err := os.Stat(filepath.Join(dir, "admin-password")); err != nil || fi.Mode().Perm() != 0o600 {
+		t.Errorf("admin-password file: %v, %v; want mode 0600", fi, err)
 	}
 
 	kubectl := exec.CommandContext(ctx, filepath.Join(bin, "kubectl"), "get", "nodes", "-o", "name")
