@@ -57,6 +57,10 @@ type InstallOptions struct {
 	// MultiTenant leaves out the cluster-admin binding
 	// cruise-controller-apply (config/multi-tenant).
 	MultiTenant bool
+	// Server adds cruise server (config/server: web UI, API and the
+	// built-in authorization server), reachable at PublicURL.
+	Server    bool
+	PublicURL string
 	// Wait waits up to Timeout for every object to become Current.
 	Wait bool
 	// Timeout bounds Wait; default 5m.
@@ -66,7 +70,7 @@ type InstallOptions struct {
 func newInstallCommand() *cobra.Command {
 	opts := &InstallOptions{Cluster: installClusterOptions(), Timeout: 5 * time.Minute}
 	cmd := &cobra.Command{
-		Use:   "install [--print] [--image IMAGE] [--multi-tenant] [--wait]",
+		Use:   "install [--print] [--image IMAGE] [--multi-tenant] [--server --public-url URL] [--wait]",
 		Short: "Install the cruise controller, its CRDs and RBAC into a cluster",
 		Long: `Install the in-cluster controller: the CRDs GitRepository and Application,
 the namespace ` + installNamespace + `, the ServiceAccount and RBAC, the Deployment
@@ -88,6 +92,12 @@ ServiceAccounts may. Whoever may create Applications without a
 serviceAccountName can act as cluster-admin, so in the default mode grant
 that only to cluster administrators.
 
+--server adds cruise server (the web UI, the API and the built-in
+authorization server; config/server): a Deployment and the Service
+cruise-server (port 80). Expose it through an ingress with TLS at
+--public-url. Its ServiceAccount may only impersonate users and groups and
+list Namespaces.
+
 --print writes the manifests to stdout and contacts no cluster.
 
 Exit codes:
@@ -105,6 +115,8 @@ Exit codes:
 	fs.BoolVar(&opts.Print, "print", opts.Print, "print the manifests instead of installing them; nothing is changed")
 	fs.StringVar(&opts.Image, "image", opts.Image, "container image of the controller (default "+defaultImage()+")")
 	fs.BoolVar(&opts.MultiTenant, "multi-tenant", opts.MultiTenant, "leave out the cluster-admin binding: Applications must name a serviceAccountName")
+	fs.BoolVar(&opts.Server, "server", opts.Server, "also install cruise server (web UI and API)")
+	fs.StringVar(&opts.PublicURL, "public-url", opts.PublicURL, "with --server: the https URL users reach the server at")
 	fs.BoolVar(&opts.Wait, "wait", opts.Wait, "wait for every installed object, the controller included, to become healthy")
 	fs.DurationVar(&opts.Timeout, "timeout", opts.Timeout, "how long --wait waits")
 	return cmd
@@ -130,6 +142,12 @@ func (o *InstallOptions) validate() error {
 	if err := o.Cluster.validate(); err != nil {
 		return err
 	}
+	if o.Server != (o.PublicURL != "") {
+		return errors.New("--server and --public-url go together")
+	}
+	if o.Server && !strings.HasPrefix(o.PublicURL, "https://") {
+		return fmt.Errorf("invalid --public-url %q: must be https (browsers reach the server through TLS)", o.PublicURL)
+	}
 	if o.Image != "" && strings.IndexFunc(o.Image, func(r rune) bool { return r <= ' ' || r == 0x7f }) >= 0 {
 		return fmt.Errorf("invalid --image %q: must not contain spaces or control characters", o.Image)
 	}
@@ -153,6 +171,13 @@ func runInstall(ctx context.Context, out io.Writer, o *InstallOptions) error {
 	objs, err := renderInstall(ctx, o.MultiTenant, image)
 	if err != nil {
 		return fail(2, err)
+	}
+	if o.Server {
+		srv, err := renderServer(ctx, image, o.PublicURL)
+		if err != nil {
+			return fail(2, err)
+		}
+		objs = append(objs, srv...)
 	}
 	if o.Print {
 		if err := render.WriteYAML(out, objs); err != nil {
@@ -235,6 +260,36 @@ func renderInstall(ctx context.Context, multiTenant bool, image string) ([]rende
 	}
 	return objs, nil
 }
+
+// renderServer builds config/server with image and the public URL.
+func renderServer(ctx context.Context, image, publicURL string) ([]render.Object, error) {
+	objs, err := renderConfig(ctx, "config/server")
+	if err != nil {
+		return nil, err
+	}
+	for _, o := range objs {
+		if o.GetKind() != "Deployment" || o.GetName() != serverDeployment {
+			continue
+		}
+		containers, _, err := unstructured.NestedSlice(o.Object, "spec", "template", "spec", "containers")
+		if err != nil || len(containers) != 1 {
+			return nil, fmt.Errorf("install manifests: Deployment/%s: want one container (%v)", serverDeployment, err)
+		}
+		c := containers[0].(map[string]any)
+		c["image"] = image
+		args, _ := c["args"].([]any)
+		for i, a := range args {
+			if s, ok := a.(string); ok && strings.HasPrefix(s, "--public-url=") {
+				args[i] = "--public-url=" + publicURL
+			}
+		}
+		return objs, unstructured.SetNestedSlice(o.Object, containers, "spec", "template", "spec", "containers")
+	}
+	return nil, fmt.Errorf("install manifests: no Deployment/%s", serverDeployment)
+}
+
+// serverDeployment is config/server's Deployment.
+const serverDeployment = "cruise-server"
 
 // renderConfig renders a kustomization of the embedded config/ tree, e.g.
 // "config/default" or "config/crd".

@@ -9,6 +9,7 @@ import (
 	"debug/elf"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"maps"
 	"os"
@@ -165,7 +166,30 @@ func TestInstallPrint(t *testing.T) {
 		t.Errorf("--image: container image = %v", c["image"])
 	}
 
+	r = mustCruise(t, 0, args([]string{"install", "--print", "--server", "--public-url", "https://cruise.example.org"}, noCluster)...)
+	objs = parseYAML(t, r.stdout)
+	c = field(t, objs["Deployment/cruise-system/cruise-server"], "spec", "template", "spec", "containers").([]any)[0].(map[string]any)
+	if c["image"] != "cruise:dev" || !slices.Contains(c["args"].([]any), any("--public-url=https://cruise.example.org")) {
+		t.Errorf("server container image %v args %v", c["image"], c["args"])
+	}
+	// The server's own identity: impersonate and list Namespaces, nothing else.
+	rules := field(t, objs["ClusterRole/cruise-server"], "rules").([]any)
+	var perms []string
+	for _, r := range rules {
+		m := r.(map[string]any)
+		for _, res := range m["resources"].([]any) {
+			for _, v := range m["verbs"].([]any) {
+				perms = append(perms, fmt.Sprintf("%v/%v", res, v))
+			}
+		}
+	}
+	if want := []string{"users/impersonate", "groups/impersonate", "namespaces/list"}; !slices.Equal(perms, want) {
+		t.Errorf("cruise-server may %v, want only %v", perms, want)
+	}
+
 	for _, bad := range [][]string{
+		{"install", "--print", "--server"},
+		{"install", "--print", "--server", "--public-url", "http://cruise.example.org"},
 		{"install", "--print", "--wait"},
 		{"install", "--print", "--image", "cruise: dev"},
 		{"install", "stray"},
