@@ -152,6 +152,16 @@ func writeExampleRepo(dir string) error {
 	if err != nil {
 		return fmt.Errorf("init example repository: %w", err)
 	}
+	// Rollbacks from the web UI push to this checked-out branch; let the
+	// push update the working tree too, as a developer would expect.
+	cfg, err := repo.Config()
+	if err != nil {
+		return err
+	}
+	cfg.Raw.Section("receive").SetOption("denyCurrentBranch", "updateInstead")
+	if err := repo.SetConfig(cfg); err != nil {
+		return fmt.Errorf("configure example repository: %w", err)
+	}
 	wt, err := repo.Worktree()
 	if err != nil {
 		return err

@@ -3,6 +3,7 @@ package gitwrite
 import (
 	"context"
 	"errors"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"reflect"
@@ -327,5 +328,35 @@ func TestRevertBase(t *testing.T) {
 				t.Errorf("result %+v, head %s: want a commit on %s", res, head, c3)
 			}
 		})
+	}
+}
+
+// TestRevertLocalWorkingRepo pushes over the file transport into a
+// non-bare repository whose checked-out branch is the target, as `cruise
+// dev`'s example repository is (receive.denyCurrentBranch=updateInstead):
+// the rollback lands in the branch and in the working tree.
+func TestRevertLocalWorkingRepo(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "work")
+	repo := gittest.NewRepo(t, dir, false)
+	c1 := repo.Commit("c1", c1Files)
+	repo.Commit("c2", c2Files)
+	for _, args := range [][]string{{"checkout", "-q", "-f", "main"}, {"config", "receive.denyCurrentBranch", "updateInstead"}} {
+		if out, err := exec.Command("git", append([]string{"-C", dir}, args...)...).CombinedOutput(); err != nil {
+			t.Fatalf("git %v: %v: %s", args, err, out)
+		}
+	}
+	res, err := Revert(context.Background(), Request{URL: "file://" + dir, Branch: "main", Target: c1, Paths: []string{"app"}, Author: requester})
+	if err != nil {
+		t.Fatalf("Revert: %v", err)
+	}
+	out, err := exec.Command("git", "-C", dir, "rev-parse", "HEAD").Output()
+	if err != nil || strings.TrimSpace(string(out)) != res.Commit {
+		t.Fatalf("HEAD = %s (%v), want %s", out, err, res.Commit)
+	}
+	if b, err := os.ReadFile(filepath.Join(dir, "app", "a.yaml")); err != nil || string(b) != "v1" {
+		t.Errorf("working tree app/a.yaml = %q (%v), want v1", b, err)
+	}
+	if out, _ := exec.Command("git", "-C", dir, "status", "--porcelain").Output(); len(out) != 0 {
+		t.Errorf("working tree not clean after the push:\n%s", out)
 	}
 }
