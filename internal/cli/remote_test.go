@@ -55,7 +55,7 @@ func newCruiseServer(t *testing.T) *cruiseServer {
 	if err := server.RegisterClients(ctx, st, hs.URL); err != nil {
 		t.Fatal(err)
 	}
-	as, err := oauth.New(ctx, oauth.Options{Issuer: cs.issuer, Store: st, Scopes: server.APIScopes})
+	as, err := oauth.New(ctx, oauth.Options{Issuer: cs.issuer, Store: st, Scopes: server.APIScopes()})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -143,7 +143,7 @@ func (o *ServerOptions) run(cmd *cobra.Command) error {
 		if err := server.RegisterClients(ctx, st, publicURL); err != nil {
 			return err
 		}
-		aopts := oauth.Options{Issuer: publicURL + builtinIssuerPath, Store: st, Logger: logger, Scopes: server.APIScopes}
+		aopts := oauth.Options{Issuer: publicURL + builtinIssuerPath, Store: st, Logger: logger, Scopes: server.APIScopes()}
 		if o.UpstreamIssuer != "" {
 			secret := os.Getenv(EnvAuthUpstreamSecret)
 			if o.UpstreamSecret != "" {

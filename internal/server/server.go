@@ -30,7 +30,7 @@ const (
 // APIScopes are the scopes the built-in authorization server issues for
 // cruise's API; the server checks Kubernetes RBAC, not scopes, but clients
 // ask for them so that consent screens say what is granted.
-var APIScopes = []string{"cruise:read", "cruise:write"}
+func APIScopes() []string { return []string{"cruise:read", "cruise:write"} }
 
 // Options configure a Server.
 type Options struct {
