@@ -31,6 +31,8 @@ type ServerOptions struct {
 	Issuer           string
 	Audience         string
 	UsernameClaim    string
+	ReadScope        string
+	WriteScope       string
 	UsernamePrefix   string
 	GroupsPrefix     string
 	UIClientID       string
@@ -80,6 +82,8 @@ ingress in front of the Pod when --addr is the Pod's).`,
 	f.StringVar(&o.Issuer, "issuer", "", "external OpenID Connect issuer (default: the built-in server at PUBLIC-URL/auth)")
 	f.StringVar(&o.Audience, "audience", "", "aud access tokens must carry (required with --issuer)")
 	f.StringVar(&o.UsernameClaim, "username-claim", "preferred_username", "token claim naming the Kubernetes user: preferred_username, email or sub")
+	f.StringVar(&o.ReadScope, "read-scope", "", "scope a token needs to read (default cruise:read with the built-in server, none with --issuer)")
+	f.StringVar(&o.WriteScope, "write-scope", "", "scope a token needs for actions (default cruise:write with the built-in server, none with --issuer)")
 	f.StringVar(&o.UsernamePrefix, "username-prefix", "", "prefix added to user names (like the API server's --oidc-username-prefix)")
 	f.StringVar(&o.GroupsPrefix, "groups-prefix", "", "prefix added to group names")
 	f.StringVar(&o.UIClientID, "ui-client-id", server.UIClientID, "client ID of the web UI at the issuer")
@@ -126,6 +130,7 @@ func (o *ServerOptions) run(cmd *cobra.Command) error {
 	publicURL := strings.TrimRight(o.PublicURL, "/")
 	sopts := server.Options{Kube: cfg, PublicURL: publicURL, CacheDir: o.CacheDir, Logger: logger,
 		Auth: server.AuthOptions{Audience: o.Audience, UsernameClaim: o.UsernameClaim, UsernamePrefix: o.UsernamePrefix,
+			ReadScope: o.ReadScope, WriteScope: o.WriteScope,
 			GroupsPrefix: o.GroupsPrefix, UIClientID: o.UIClientID, CLIClientID: o.CLIClientID}}
 	if o.SessionKeyFile != "" {
 		if sopts.SessionKey, err = readSessionKey(o.SessionKeyFile); err != nil {

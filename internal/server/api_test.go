@@ -152,6 +152,17 @@ func TestTokensRefused(t *testing.T) {
 			}
 		})
 	}
+	// A token granted only cruise:read reads but cannot act, whatever RBAC
+	// would allow.
+	readOnly := ts.tokenScopes("alice", "openid", "cruise:read")
+	if code := ts.call("GET", "/api/v1/namespaces/"+ns+"/applications/web", readOnly, nil, nil); code != 200 {
+		t.Errorf("read with a cruise:read token = %d, want 200", code)
+	}
+	var se apiv1.ErrorResponse
+	if code := ts.call("POST", "/api/v1/namespaces/"+ns+"/applications/web/sync", readOnly, nil, &se); code != 403 || se.Error.Code != apiv1.CodeScope {
+		t.Errorf("sync with a cruise:read token = %d %+v, want 403 insufficient_scope", code, se.Error)
+	}
+
 	// mallory's empty list: she may read nothing, and is told of nothing.
 	var list apiv1.ApplicationList
 	if code := ts.call("GET", "/api/v1/applications", ts.token("mallory"), nil, &list); code != 200 || list.Total != 0 {

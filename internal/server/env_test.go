@@ -162,8 +162,14 @@ func unescapeHTML(s string) string {
 // returns the access token.
 func (ts *testServer) token(user string) string {
 	ts.t.Helper()
+	return ts.tokenScopes(user, "openid", "profile", "groups", "cruise:read", "cruise:write")
+}
+
+// tokenScopes is token asking for scopes.
+func (ts *testServer) tokenScopes(user string, scopes ...string) string {
+	ts.t.Helper()
 	cfg := &oauth2.Config{ClientID: server.CLIClientID, RedirectURL: "http://127.0.0.1:9/callback",
-		Scopes:   []string{"openid", "profile", "groups", "cruise:read", "cruise:write"},
+		Scopes:   scopes,
 		Endpoint: oauth2.Endpoint{AuthURL: ts.URL + "/auth/authorize", TokenURL: ts.URL + "/auth/token", AuthStyle: oauth2.AuthStyleInParams}}
 	verifier := oauth2.GenerateVerifier()
 	loc := ts.authorize(browser(), cfg.AuthCodeURL("st", oauth2.S256ChallengeOption(verifier)), user)

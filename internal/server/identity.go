@@ -116,6 +116,24 @@ func (s *Server) authenticate(next http.Handler) http.Handler {
 			writeError(w, err)
 			return
 		}
+		if err := s.checkScope(r, claims); err != nil {
+			writeError(w, err)
+			return
+		}
 		next.ServeHTTP(w, r.WithContext(withIdentity(r.Context(), id)))
 	})
+}
+
+// checkScope refuses a request the token's scopes do not cover: reads
+// need ReadScope, everything else WriteScope (RFC 6750 section 3.1's
+// insufficient_scope).
+func (s *Server) checkScope(r *http.Request, c *accesstoken.Claims) *apiError {
+	need := s.opts.Auth.WriteScope
+	if r.Method == http.MethodGet || r.Method == http.MethodHead {
+		need = s.opts.Auth.ReadScope
+	}
+	if need == "" || c.HasScopes(need) {
+		return nil
+	}
+	return newError(http.StatusForbidden, apiv1.CodeScope, "the access token was not granted the scope %s this request needs", need)
 }

@@ -80,6 +80,12 @@ type AuthOptions struct {
 	// Scopes the UI and CLI ask for; default openid, profile, email,
 	// groups, cruise:read and cruise:write for the built-in server.
 	Scopes []string
+	// ReadScope and WriteScope, when set, are the scopes a token needs for
+	// reading (GET) and for actions (POST): a token granted only read
+	// access cannot sync or roll back, whatever the user's RBAC allows.
+	// Default cruise:read and cruise:write for the built-in server, none
+	// for an external one (its scopes are its own).
+	ReadScope, WriteScope string
 	// UsernameClaim picks the Kubernetes user name: preferred_username
 	// (default), email or sub.
 	UsernameClaim string
@@ -171,6 +177,9 @@ func (a *AuthOptions) setDefaults() error {
 		}
 		if len(a.Scopes) == 0 {
 			a.Scopes = []string{"openid", "profile", "email", "groups", "cruise:read", "cruise:write"}
+		}
+		if a.ReadScope == "" && a.WriteScope == "" {
+			a.ReadScope, a.WriteScope = "cruise:read", "cruise:write"
 		}
 	}
 	if a.Issuer == "" || a.Audience == "" || a.Keys == nil || a.AuthorizeURL == "" || a.TokenURL == "" {

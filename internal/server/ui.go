@@ -63,6 +63,9 @@ func (s *Server) uiAuth(next http.Handler) http.Handler {
 			}
 		}
 		id, aerr := s.identityFor(sess.claims)
+		if aerr == nil {
+			aerr = s.checkScope(r, sess.claims)
+		}
 		if aerr != nil {
 			s.errorPage(w, r, aerr)
 			return

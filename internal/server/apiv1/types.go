@@ -4,16 +4,17 @@ import "time"
 
 // Stable error codes. Clients switch on these; messages may change.
 const (
-	CodeUnauthenticated = "unauthenticated"  // 401: no, bad or expired token
-	CodeTokenInQuery    = "token_in_query"   // 400: a token was sent in the URL
-	CodeForbidden       = "forbidden"        // 403: Kubernetes RBAC refused the user
-	CodeNotFound        = "not_found"        // 404
-	CodeBadRequest      = "bad_request"      // 400: malformed parameters or body
-	CodeConflict        = "conflict"         // 409: rollback conflicts with later commits
-	CodeNotRollbackable = "not_rollbackable" // 422: the source does not track a branch, or no such revision
-	CodeCSRF            = "csrf"             // 403: missing or wrong CSRF token (browser sessions)
-	CodeUnavailable     = "unavailable"      // 503: Kubernetes or Git unreachable
-	CodeInternal        = "internal"         // 500
+	CodeUnauthenticated = "unauthenticated"    // 401: no, bad or expired token
+	CodeTokenInQuery    = "token_in_query"     // 400: a token was sent in the URL
+	CodeForbidden       = "forbidden"          // 403: Kubernetes RBAC refused the user
+	CodeNotFound        = "not_found"          // 404
+	CodeBadRequest      = "bad_request"        // 400: malformed parameters or body
+	CodeConflict        = "conflict"           // 409: rollback conflicts with later commits
+	CodeNotRollbackable = "not_rollbackable"   // 422: the source does not track a branch, or no such revision
+	CodeCSRF            = "csrf"               // 403: missing or wrong CSRF token (browser sessions)
+	CodeScope           = "insufficient_scope" // 403: the token was not granted the scope this request needs
+	CodeUnavailable     = "unavailable"        // 503: Kubernetes or Git unreachable
+	CodeInternal        = "internal"           // 500
 )
 
 // Error is the body of every non-2xx response.
