@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
+	"github.com/chromedp/chromedp/kb"
 	rbacv1 "k8s.io/api/rbac/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
@@ -122,11 +123,30 @@ func TestBrowser(t *testing.T) {
 		t.Fatalf("overview row = %q, want web in %s", text, g.ns)
 	}
 
-	run(t, ctx, "open the application",
-		chromedp.Click(`[data-testid=app-row] a`),
+	// By keyboard: "/" focuses the search, Escape leaves it, j selects
+	// the first row and Enter opens it.
+	run(t, ctx, "focus the search with /", chromedp.KeyEvent("/"))
+	if ok := value(t, ctx, "check focus", chromedp.Evaluate[bool](`document.activeElement.matches('[data-search]')`)); !ok {
+		t.Error(`"/" did not focus the search box`)
+	}
+	// chromedp sends a key's character as an event of its own, which the
+	// page's preventDefault on keydown cannot stop as it does for a real
+	// key press: take the stray "/" out of the box again.
+	value(t, ctx, "clear the search", chromedp.Evaluate[bool](`document.activeElement.value = ''; true`))
+	run(t, ctx, "open the application by keyboard",
+		chromedp.KeyEvent(kb.Escape),
+		chromedp.KeyEvent("j"),
+		chromedp.KeyEvent(kb.Enter),
 		chromedp.WaitVisible(`svg[data-testid=graph]`),
 		screenshot(t, "2-application"),
 	)
+	run(t, ctx, "switch to the dark theme",
+		chromedp.Click(`#theme-toggle`),
+		screenshot(t, "2-application-dark"),
+	)
+	if theme := value(t, ctx, "read the theme", chromedp.Evaluate[string](`document.documentElement.dataset.theme || ""`)); theme != "dark" {
+		t.Errorf("theme after the toggle = %q, want dark", theme)
+	}
 	nodes := value(t, ctx, "count graph nodes", chromedp.Evaluate[int](`document.querySelectorAll('[data-testid=node]').length`))
 	if nodes < 2 {
 		t.Errorf("graph has %d nodes, want the application and its ConfigMap", nodes)
