@@ -186,9 +186,29 @@ func TestBrowser(t *testing.T) {
 		screenshot(t, "4-rolled-back"),
 	)
 
+	// A commit not deployed yet: the diff view shows what a sync would do.
+	// A dry-run needs the rights of the write, so alice may patch
+	// ConfigMaps here.
+	must(t, k8s.Create(t.Context(), &rbacv1.Role{ObjectMeta: metav1.ObjectMeta{Name: "configmaps", Namespace: g.ns},
+		Rules: []rbacv1.PolicyRule{{APIGroups: []string{""}, Resources: []string{"configmaps"}, Verbs: []string{"get", "list", "patch", "create"}}}}))
+	must(t, k8s.Create(t.Context(), &rbacv1.RoleBinding{ObjectMeta: metav1.ObjectMeta{Name: "alice-configmaps", Namespace: g.ns},
+		RoleRef:  rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "Role", Name: "configmaps"},
+		Subjects: []rbacv1.Subject{{Kind: rbacv1.UserKind, APIGroup: rbacv1.GroupName, Name: "alice"}}}))
+	g.commit("web v3", "3")
+	run(t, ctx, "view the diff",
+		chromedp.Click(`[data-testid=diff]`),
+		chromedp.WaitVisible(`details.change pre.patch`),
+		screenshot(t, "5-diff"),
+	)
+	patch := value(t, ctx, "read the diff", chromedp.Text(`details.change pre.patch`))
+	if !strings.Contains(patch, `-  v: "1"`) || !strings.Contains(patch, `+  v: "3"`) {
+		t.Errorf("diff = %q, want v 1 → 3", patch)
+	}
+	run(t, ctx, "back", chromedp.Click(`[data-testid=back]`), chromedp.WaitVisible(`[data-testid=logout]`))
+
 	run(t, ctx, "log out",
 		chromedp.Click(`[data-testid=logout]`),
 		chromedp.WaitVisible(`[data-testid=login]`),
-		screenshot(t, "5-logged-out"),
+		screenshot(t, "6-logged-out"),
 	)
 }
