@@ -95,12 +95,15 @@ ingress in front of the Pod when --addr is the Pod's).`,
 	f.StringVar(&o.UpstreamName, "upstream-name", "", "built-in server: name of the upstream provider on the login page")
 	f.StringVar(&o.UpstreamSecret, "upstream-client-secret-file", "", "built-in server: file with the upstream client secret (or $"+EnvAuthUpstreamSecret+")")
 	f.StringVar(&o.LogLevel, "log-level", "info", "debug, info or error")
-	_ = cmd.MarkFlagRequired("public-url")
+	cmd.SetFlagErrorFunc(flagError)
 	return cmd
 }
 
 func (o *ServerOptions) run(cmd *cobra.Command) error {
 	ctx := cmd.Context()
+	if o.PublicURL == "" {
+		return fail(2, errors.New("--public-url is required: the URL browsers reach the server at"))
+	}
 	if (o.TLSCert == "") != (o.TLSKey == "") {
 		return fail(2, errors.New("--tls-cert and --tls-key go together"))
 	}
