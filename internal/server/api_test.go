@@ -32,13 +32,14 @@ func TestTenantIsolation(t *testing.T) {
 	createApp(t, nsA, "shop")
 	createApp(t, nsA, "blog")
 	createApp(t, nsB, "secret-project")
-	bindRole(t, nsA, "alice", "cruise-operator")
-	bindRole(t, nsB, "bob", "cruise-operator")
-	ts := newTestServer(t, map[string][]string{"alice": {"team-a"}, "bob": nil})
-	alice := ts.token("alice")
+	aliceName, bobName := uniqueUser("alice"), uniqueUser("bob")
+	bindRole(t, nsA, aliceName, "cruise-operator")
+	bindRole(t, nsB, bobName, "cruise-operator")
+	ts := newTestServer(t, map[string][]string{aliceName: {"team-a"}, bobName: nil})
+	alice := ts.token(aliceName)
 
 	var who apiv1.Whoami
-	if code := ts.call("GET", "/api/v1/whoami", alice, nil, &who); code != 200 || who.User != "alice" || len(who.Groups) != 1 || who.Groups[0] != "team-a" {
+	if code := ts.call("GET", "/api/v1/whoami", alice, nil, &who); code != 200 || who.User != aliceName || len(who.Groups) != 1 || who.Groups[0] != "team-a" {
 		t.Fatalf("whoami = %d %+v, want alice in team-a", code, who)
 	}
 
@@ -97,7 +98,7 @@ func TestTenantIsolation(t *testing.T) {
 
 	// bob sees only B's application; the server itself may list nothing.
 	var bobList apiv1.ApplicationList
-	if code := ts.call("GET", "/api/v1/applications", ts.token("bob"), nil, &bobList); code != 200 || bobList.Total != 1 || bobList.Items[0].Name != "secret-project" {
+	if code := ts.call("GET", "/api/v1/applications", ts.token(bobName), nil, &bobList); code != 200 || bobList.Total != 1 || bobList.Items[0].Name != "secret-project" {
 		t.Errorf("bob's list = %d %v, want only secret-project", code, names(bobList.Items))
 	}
 }
@@ -115,10 +116,11 @@ func names(apps []apiv1.Application) []string {
 func TestTokensRefused(t *testing.T) {
 	ns := env.Namespace(t)
 	createApp(t, ns, "web")
-	bindRole(t, ns, "alice", "cruise-operator")
-	ts := newTestServer(t, map[string][]string{"alice": nil, "mallory": nil})
-	other := newTestServer(t, map[string][]string{"alice": nil})
-	alice := ts.token("alice")
+	aliceName, malloryName := uniqueUser("alice"), uniqueUser("mallory")
+	bindRole(t, ns, aliceName, "cruise-operator")
+	ts := newTestServer(t, map[string][]string{aliceName: nil, malloryName: nil})
+	other := newTestServer(t, map[string][]string{aliceName: nil})
+	alice := ts.token(aliceName)
 
 	tests := []struct {
 		name, path, header string
@@ -128,11 +130,11 @@ func TestTokensRefused(t *testing.T) {
 		{"no token", "/api/v1/applications", "", 401, apiv1.CodeUnauthenticated},
 		{"token in query", "/api/v1/applications?access_token=" + alice, "", 400, apiv1.CodeTokenInQuery},
 		{"token in query besides header", "/api/v1/applications?access_token=x", "Bearer " + alice, 400, apiv1.CodeTokenInQuery},
-		{"another server's token", "/api/v1/applications", "Bearer " + other.token("alice"), 401, apiv1.CodeUnauthenticated},
+		{"another server's token", "/api/v1/applications", "Bearer " + other.token(aliceName), 401, apiv1.CodeUnauthenticated},
 		{"garbled token", "/api/v1/applications", "Bearer " + alice[:len(alice)-4] + "AAAA", 401, apiv1.CodeUnauthenticated},
 		{"basic auth", "/api/v1/applications", "Basic YWxpY2U6cHc=", 401, apiv1.CodeUnauthenticated},
 		{"valid", "/api/v1/namespaces/" + ns + "/applications/web", "Bearer " + alice, 200, ""},
-		{"user without RBAC", "/api/v1/namespaces/" + ns + "/applications/web", "Bearer " + ts.token("mallory"), 403, apiv1.CodeForbidden},
+		{"user without RBAC", "/api/v1/namespaces/" + ns + "/applications/web", "Bearer " + ts.token(malloryName), 403, apiv1.CodeForbidden},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -154,7 +156,7 @@ func TestTokensRefused(t *testing.T) {
 	}
 	// A token granted only cruise:read reads but cannot act, whatever RBAC
 	// would allow.
-	readOnly := ts.tokenScopes("alice", "openid", "cruise:read")
+	readOnly := ts.tokenScopes(aliceName, "openid", "cruise:read")
 	if code := ts.call("GET", "/api/v1/namespaces/"+ns+"/applications/web", readOnly, nil, nil); code != 200 {
 		t.Errorf("read with a cruise:read token = %d, want 200", code)
 	}
@@ -165,7 +167,7 @@ func TestTokensRefused(t *testing.T) {
 
 	// mallory's empty list: she may read nothing, and is told of nothing.
 	var list apiv1.ApplicationList
-	if code := ts.call("GET", "/api/v1/applications", ts.token("mallory"), nil, &list); code != 200 || list.Total != 0 {
+	if code := ts.call("GET", "/api/v1/applications", ts.token(malloryName), nil, &list); code != 200 || list.Total != 0 {
 		t.Errorf("mallory's list = %d %v, want empty", code, names(list.Items))
 	}
 }

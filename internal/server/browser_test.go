@@ -13,6 +13,9 @@ import (
 	"github.com/chromedp/chromedp/kb"
 	rbacv1 "k8s.io/api/rbac/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/cruisegitops/cruise/api/v1alpha1"
 )
 
 // chromium is Debian's Chromium (installed by hack/install-test-deps.sh);
@@ -98,19 +101,20 @@ func TestBrowser(t *testing.T) {
 	g.deployed(c1)
 	c2 := g.commit("web v2", "2")
 	g.deployed(c2)
-	bindRole(t, g.ns, "alice", "cruise-operator")
+	alice := uniqueUser("alice")
+	bindRole(t, g.ns, alice, "cruise-operator")
 	must(t, k8s.Create(t.Context(), &rbacv1.Role{ObjectMeta: metav1.ObjectMeta{Name: "read-push-creds", Namespace: g.ns},
 		Rules: []rbacv1.PolicyRule{{APIGroups: []string{""}, Resources: []string{"secrets"}, ResourceNames: []string{"git-creds"}, Verbs: []string{"get"}}}}))
 	must(t, k8s.Create(t.Context(), &rbacv1.RoleBinding{ObjectMeta: metav1.ObjectMeta{Name: "alice-push", Namespace: g.ns},
 		RoleRef:  rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "Role", Name: "read-push-creds"},
-		Subjects: []rbacv1.Subject{{Kind: rbacv1.UserKind, APIGroup: rbacv1.GroupName, Name: "alice"}}}))
-	ts := newTestServer(t, map[string][]string{"alice": nil})
+		Subjects: []rbacv1.Subject{{Kind: rbacv1.UserKind, APIGroup: rbacv1.GroupName, Name: alice}}}))
+	ts := newTestServer(t, map[string][]string{alice: nil})
 	ctx := newBrowser(t)
 
 	run(t, ctx, "log in",
 		chromedp.Navigate(ts.URL+"/"),
 		chromedp.WaitVisible(`input[name=username]`),
-		chromedp.SendKeys(`input[name=username]`, "alice"),
+		chromedp.SendKeys(`input[name=username]`, alice),
 		chromedp.SendKeys(`input[name=password]`, testPassword),
 		chromedp.Submit(`input[name=password]`),
 		chromedp.WaitVisible(`button[value=approve]`),
@@ -122,6 +126,19 @@ func TestBrowser(t *testing.T) {
 	if !strings.Contains(text, "web") || !strings.Contains(text, g.ns) {
 		t.Fatalf("overview row = %q, want web in %s", text, g.ns)
 	}
+
+	// Live: suspending the application elsewhere updates its row in place.
+	app := &v1alpha1.Application{}
+	must(t, k8s.Get(t.Context(), objKey(g.ns, "web"), app))
+	patch := client.MergeFrom(app.DeepCopy())
+	app.Spec.Suspend = true
+	must(t, k8s.Patch(t.Context(), app, patch))
+	run(t, ctx, "see the row update live", chromedp.WaitVisible(`[data-testid=app-row] .tag`))
+	must(t, k8s.Get(t.Context(), objKey(g.ns, "web"), app))
+	patch = client.MergeFrom(app.DeepCopy())
+	app.Spec.Suspend = false
+	must(t, k8s.Patch(t.Context(), app, patch))
+	run(t, ctx, "see the row update live again", chromedp.WaitNotPresent(`[data-testid=app-row] .tag`))
 
 	// By keyboard: "/" focuses the search, Escape leaves it, j selects
 	// the first row and Enter opens it.
@@ -173,7 +190,7 @@ func TestBrowser(t *testing.T) {
 		t.Fatalf("flash after rollback = %q", text)
 	}
 	h := g.head()
-	if h.Parent != c2 || h.Author != "alice" {
+	if h.Parent != c2 || h.Author != alice {
 		t.Fatalf("head after rollback = %+v, want alice's commit on %s", h, c2)
 	}
 	g.deployed(h.SHA)
@@ -193,16 +210,16 @@ func TestBrowser(t *testing.T) {
 		Rules: []rbacv1.PolicyRule{{APIGroups: []string{""}, Resources: []string{"configmaps"}, Verbs: []string{"get", "list", "patch", "create"}}}}))
 	must(t, k8s.Create(t.Context(), &rbacv1.RoleBinding{ObjectMeta: metav1.ObjectMeta{Name: "alice-configmaps", Namespace: g.ns},
 		RoleRef:  rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "Role", Name: "configmaps"},
-		Subjects: []rbacv1.Subject{{Kind: rbacv1.UserKind, APIGroup: rbacv1.GroupName, Name: "alice"}}}))
+		Subjects: []rbacv1.Subject{{Kind: rbacv1.UserKind, APIGroup: rbacv1.GroupName, Name: alice}}}))
 	g.commit("web v3", "3")
 	run(t, ctx, "view the diff",
 		chromedp.Click(`[data-testid=diff]`),
 		chromedp.WaitVisible(`details.change pre.patch`),
 		screenshot(t, "5-diff"),
 	)
-	patch := value(t, ctx, "read the diff", chromedp.Text(`details.change pre.patch`))
-	if !strings.Contains(patch, `-  v: "1"`) || !strings.Contains(patch, `+  v: "3"`) {
-		t.Errorf("diff = %q, want v 1 → 3", patch)
+	diffText := value(t, ctx, "read the diff", chromedp.Text(`details.change pre.patch`))
+	if !strings.Contains(diffText, `-  v: "1"`) || !strings.Contains(diffText, `+  v: "3"`) {
+		t.Errorf("diff = %q, want v 1 → 3", diffText)
 	}
 	run(t, ctx, "back", chromedp.Click(`[data-testid=back]`), chromedp.WaitVisible(`[data-testid=logout]`))
 

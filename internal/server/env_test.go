@@ -3,6 +3,7 @@ package server_test
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
 	"encoding/json"
 	"errors"
 	"io"
@@ -268,3 +269,8 @@ func clustertestEventually(t testing.TB, cond func() (bool, string)) {
 		return ok, errors.New(m)
 	})
 }
+
+// uniqueUser names a user for one test: RoleBindings outlive their test
+// (namespaces of the api profile never finish deleting), so a name shared
+// between tests would see other tests' applications.
+func uniqueUser(base string) string { return base + "-" + strings.ToLower(rand.Text()[:6]) }

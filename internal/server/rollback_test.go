@@ -132,26 +132,27 @@ func TestRollback(t *testing.T) {
 	if v := g.liveVersion(); v != "2" {
 		t.Fatalf("live v = %s, want 2", v)
 	}
-	bindRole(t, g.ns, "alice", "cruise-operator")
+	aliceName, viewerName := uniqueUser("alice"), uniqueUser("viewer")
+	bindRole(t, g.ns, aliceName, "cruise-operator")
 	must(t, k8s.Create(t.Context(), &rbacv1.Role{ObjectMeta: metav1.ObjectMeta{Name: "read-push-creds", Namespace: g.ns},
 		Rules: []rbacv1.PolicyRule{{APIGroups: []string{""}, Resources: []string{"secrets"}, ResourceNames: []string{"git-creds"}, Verbs: []string{"get"}}}}))
 	must(t, k8s.Create(t.Context(), &rbacv1.RoleBinding{ObjectMeta: metav1.ObjectMeta{Name: "alice-push", Namespace: g.ns},
 		RoleRef:  rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "Role", Name: "read-push-creds"},
-		Subjects: []rbacv1.Subject{{Kind: rbacv1.UserKind, APIGroup: rbacv1.GroupName, Name: "alice"}}}))
-	ts := newTestServer(t, map[string][]string{"alice": nil, "viewer": nil})
-	bindRole(t, g.ns, "viewer", "cruise-viewer")
+		Subjects: []rbacv1.Subject{{Kind: rbacv1.UserKind, APIGroup: rbacv1.GroupName, Name: aliceName}}}))
+	ts := newTestServer(t, map[string][]string{aliceName: nil, viewerName: nil})
+	bindRole(t, g.ns, viewerName, "cruise-viewer")
 	path := "/api/v1/namespaces/" + g.ns + "/applications/web/rollback"
 
 	// A viewer may not roll back: Kubernetes refuses the dry-run update.
 	var e apiv1.ErrorResponse
-	if code := ts.call("POST", path, ts.token("viewer"), apiv1.RollbackRequest{Revision: c1[:7]}, &e); code != 403 || e.Error.Code != apiv1.CodeForbidden {
+	if code := ts.call("POST", path, ts.token(viewerName), apiv1.RollbackRequest{Revision: c1[:7]}, &e); code != 403 || e.Error.Code != apiv1.CodeForbidden {
 		t.Fatalf("viewer rollback = %d %+v, want 403", code, e.Error)
 	}
 	if h := g.head(); h.SHA != c2 {
 		t.Fatalf("viewer's rollback pushed %s", h.SHA)
 	}
 
-	alice := ts.token("alice")
+	alice := ts.token(aliceName)
 	var res apiv1.RollbackResult
 	if code := ts.call("POST", path, alice, apiv1.RollbackRequest{Revision: c1[:7]}, &res); code != 200 {
 		t.Fatalf("rollback = %d %+v", code, res)
@@ -160,7 +161,7 @@ func TestRollback(t *testing.T) {
 	if h.SHA != res.Commit || h.Parent != c2 || res.Target != c1 || res.Branch != "main" || !slices.Equal(res.Changed, []string{"apps/web/config.yaml"}) {
 		t.Fatalf("result %+v, head %+v: want a commit on %s restoring apps/web/config.yaml to %s", res, h, c2, c1)
 	}
-	if h.Author != "alice" || !strings.Contains(h.Message, "alice") || !strings.Contains(h.Message, c1) {
+	if h.Author != aliceName || !strings.Contains(h.Message, aliceName) || !strings.Contains(h.Message, c1) {
 		t.Errorf("commit by %q with message %q: want alice, naming her and %s", h.Author, h.Message, c1)
 	}
 	g.deployed(res.Commit)

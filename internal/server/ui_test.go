@@ -31,8 +31,9 @@ func TestUISession(t *testing.T) {
 	nsA, nsB := env.Namespace(t), env.Namespace(t)
 	createApp(t, nsA, "shop")
 	createApp(t, nsB, "hidden-app")
-	bindRole(t, nsA, "alice", "cruise-operator")
-	ts := newTestServer(t, map[string][]string{"alice": nil})
+	alice := uniqueUser("alice")
+	bindRole(t, nsA, alice, "cruise-operator")
+	ts := newTestServer(t, map[string][]string{alice: nil})
 
 	// Not logged in: pages start the login, the API answers 401.
 	anon := browser()
@@ -44,7 +45,7 @@ func TestUISession(t *testing.T) {
 		t.Fatalf("anonymous API = %d, want 401", resp.StatusCode)
 	}
 
-	b := ts.login("alice")
+	b := ts.login(alice)
 	u, _ := url.Parse(ts.URL)
 	var session *http.Cookie
 	for _, c := range b.Jar.Cookies(u) {
