@@ -187,6 +187,9 @@ func TestOpenAPI(t *testing.T) {
 			t.Errorf("no path %s in %v", p, doc.Paths)
 		}
 	}
+	if code := ts.call("GET", "/healthz", "", nil, nil); code != 200 {
+		t.Errorf("healthz = %d", code)
+	}
 	var ac apiv1.AuthConfig
 	if code := ts.call("GET", "/api/v1/authconfig", "", nil, &ac); code != 200 || ac.Issuer != ts.URL+"/auth" || ac.ClientID != "cruise-cli" {
 		t.Errorf("authconfig = %d %+v", code, ac)

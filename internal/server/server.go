@@ -240,6 +240,7 @@ func (t handlerTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 func (s *Server) routes() http.Handler {
 	m := http.NewServeMux()
 	api := func(pattern string, h http.HandlerFunc) { m.Handle(pattern, s.authenticate(h)) }
+	m.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte("ok\n")) })
 	m.HandleFunc("GET /api/v1/authconfig", s.handleAuthConfig)
 	m.HandleFunc("GET /api/v1/openapi.json", s.handleOpenAPI)
 	api("GET /api/v1/whoami", s.handleWhoami)
