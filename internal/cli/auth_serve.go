@@ -6,9 +6,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
-	"net/http"
-	"os"
-	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -29,10 +26,7 @@ type authServeOptions struct {
 	Audience           string
 	Scopes             []string
 	SigningAlgorithm   string
-	UpstreamIssuer     string
-	UpstreamClientID   string
-	UpstreamName       string
-	UpstreamSecretFile string
+	Upstream           upstreamFlags
 }
 
 func newAuthServeCommand() *cobra.Command {
@@ -55,10 +49,10 @@ loopback address (behind a TLS-terminating proxy on the same host).`,
 	f.StringVar(&o.Audience, "audience", "", "aud of access tokens (default the issuer)")
 	f.StringArrayVar(&o.Scopes, "scope", []string{"cruise:read", "cruise:write"}, "API scope the server issues (repeatable)")
 	f.StringVar(&o.SigningAlgorithm, "signing-alg", "ES256", "algorithm of new signing keys: ES256 or EdDSA")
-	f.StringVar(&o.UpstreamIssuer, "upstream-issuer", "", "issuer of an OpenID provider to federate login to")
-	f.StringVar(&o.UpstreamClientID, "upstream-client-id", "", "client ID at the upstream provider")
-	f.StringVar(&o.UpstreamName, "upstream-name", "", "name of the upstream provider on the login page")
-	f.StringVar(&o.UpstreamSecretFile, "upstream-client-secret-file", "", "file with the upstream client secret (or $"+EnvAuthUpstreamSecret+")")
+	f.StringVar(&o.Upstream.Issuer, "upstream-issuer", "", "issuer of an OpenID provider to federate login to")
+	f.StringVar(&o.Upstream.ClientID, "upstream-client-id", "", "client ID at the upstream provider")
+	f.StringVar(&o.Upstream.Name, "upstream-name", "", "name of the upstream provider on the login page")
+	f.StringVar(&o.Upstream.SecretFile, "upstream-client-secret-file", "", "file with the upstream client secret (or $"+EnvAuthUpstreamSecret+")")
 	cmd.MarkFlagRequired("issuer")
 	return cmd
 }
@@ -81,20 +75,12 @@ func (o *authServeOptions) run(cmd *cobra.Command) error {
 		return err
 	}
 	defer st.Close()
-	opts := oauth.Options{Issuer: o.Issuer, Store: st, Audience: o.Audience, Scopes: o.Scopes,
-		SigningAlgorithm: o.SigningAlgorithm, Logger: logger}
-	if o.UpstreamIssuer != "" {
-		secret := os.Getenv(EnvAuthUpstreamSecret)
-		if o.UpstreamSecretFile != "" {
-			b, err := os.ReadFile(o.UpstreamSecretFile)
-			if err != nil {
-				return fail(2, err)
-			}
-			secret = strings.TrimSpace(string(b))
-		}
-		opts.Upstream = &oauth.UpstreamOptions{Issuer: o.UpstreamIssuer, ClientID: o.UpstreamClientID, ClientSecret: secret, Name: o.UpstreamName}
+	up, err := o.Upstream.options()
+	if err != nil {
+		return err
 	}
-	srv, err := oauth.New(ctx, opts)
+	srv, err := oauth.New(ctx, oauth.Options{Issuer: o.Issuer, Store: st, Audience: o.Audience, Scopes: o.Scopes,
+		SigningAlgorithm: o.SigningAlgorithm, Logger: logger, Upstream: up})
 	if err != nil {
 		return fail(2, err)
 	}
@@ -102,26 +88,8 @@ func (o *authServeOptions) run(cmd *cobra.Command) error {
 	if err != nil {
 		return err
 	}
-	hs := &http.Server{Handler: srv, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second,
-		WriteTimeout: 30 * time.Second, IdleTimeout: 2 * time.Minute}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	go srv.Maintain(ctx, time.Minute)
-	errc := make(chan error, 1)
-	go func() {
-		if o.TLSCert != "" {
-			errc <- hs.ServeTLS(l, o.TLSCert, o.TLSKey)
-		} else {
-			errc <- hs.Serve(l)
-		}
-	}()
-	logger.Info("authorization server listening", "addr", l.Addr().String(), "issuer", srv.Issuer())
-	select {
-	case err := <-errc:
-		return err
-	case <-ctx.Done():
-	}
-	shutdown, stop := context.WithTimeout(context.Background(), 10*time.Second)
-	defer stop()
-	return hs.Shutdown(shutdown)
+	return serve(ctx, logger, l, srv, o.TLSCert, o.TLSKey, 30*time.Second, "authorization server", "issuer", srv.Issuer())
 }

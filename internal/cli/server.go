@@ -39,10 +39,7 @@ type ServerOptions struct {
 	CLIClientID      string
 	SessionKeyFile   string
 	CacheDir         string
-	UpstreamIssuer   string
-	UpstreamClientID string
-	UpstreamName     string
-	UpstreamSecret   string
+	Upstream         upstreamFlags
 	LogLevel         string
 }
 
@@ -90,10 +87,10 @@ ingress in front of the Pod when --addr is the Pod's).`,
 	f.StringVar(&o.CLIClientID, "cli-client-id", server.CLIClientID, "client ID the CLI logs in with")
 	f.StringVar(&o.SessionKeyFile, "session-key-file", "", "file with 32 bytes (or 64 hex digits) sealing session cookies; share it between replicas (default: random per process)")
 	f.StringVar(&o.CacheDir, "cache-dir", "", "directory for the Git clones diffs render from (default under the temp dir)")
-	f.StringVar(&o.UpstreamIssuer, "upstream-issuer", "", "built-in server: OpenID provider to federate login to")
-	f.StringVar(&o.UpstreamClientID, "upstream-client-id", "", "built-in server: client ID at the upstream provider")
-	f.StringVar(&o.UpstreamName, "upstream-name", "", "built-in server: name of the upstream provider on the login page")
-	f.StringVar(&o.UpstreamSecret, "upstream-client-secret-file", "", "built-in server: file with the upstream client secret (or $"+EnvAuthUpstreamSecret+")")
+	f.StringVar(&o.Upstream.Issuer, "upstream-issuer", "", "built-in server: OpenID provider to federate login to")
+	f.StringVar(&o.Upstream.ClientID, "upstream-client-id", "", "built-in server: client ID at the upstream provider")
+	f.StringVar(&o.Upstream.Name, "upstream-name", "", "built-in server: name of the upstream provider on the login page")
+	f.StringVar(&o.Upstream.SecretFile, "upstream-client-secret-file", "", "built-in server: file with the upstream client secret (or $"+EnvAuthUpstreamSecret+")")
 	f.StringVar(&o.LogLevel, "log-level", "info", "debug, info or error")
 	cmd.SetFlagErrorFunc(flagError)
 	return cmd
@@ -151,19 +148,12 @@ func (o *ServerOptions) run(cmd *cobra.Command) error {
 		if err := server.RegisterClients(ctx, st, publicURL); err != nil {
 			return err
 		}
-		aopts := oauth.Options{Issuer: publicURL + builtinIssuerPath, Store: st, Logger: logger, Scopes: server.APIScopes()}
-		if o.UpstreamIssuer != "" {
-			secret := os.Getenv(EnvAuthUpstreamSecret)
-			if o.UpstreamSecret != "" {
-				b, err := os.ReadFile(o.UpstreamSecret)
-				if err != nil {
-					return fail(2, err)
-				}
-				secret = strings.TrimSpace(string(b))
-			}
-			aopts.Upstream = &oauth.UpstreamOptions{Issuer: o.UpstreamIssuer, ClientID: o.UpstreamClientID, ClientSecret: secret, Name: o.UpstreamName}
+		up, err := o.Upstream.options()
+		if err != nil {
+			return err
 		}
-		as, err := oauth.New(ctx, aopts)
+		as, err := oauth.New(ctx, oauth.Options{Issuer: publicURL + builtinIssuerPath, Store: st, Logger: logger,
+			Scopes: server.APIScopes(), Upstream: up})
 		if err != nil {
 			return fail(2, err)
 		}
@@ -181,31 +171,14 @@ func (o *ServerOptions) run(cmd *cobra.Command) error {
 	if err != nil {
 		return err
 	}
-	// No WriteTimeout: Server-Sent Events streams are long; the handler
-	// bounds every other response through its own deadlines.
-	hs := &http.Server{Handler: srv, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second, IdleTimeout: 2 * time.Minute}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	if maintain != nil {
 		go maintain(ctx)
 	}
-	errc := make(chan error, 1)
-	go func() {
-		if o.TLSCert != "" {
-			errc <- hs.ServeTLS(l, o.TLSCert, o.TLSKey)
-		} else {
-			errc <- hs.Serve(l)
-		}
-	}()
-	logger.Info("cruise server listening", "addr", l.Addr().String(), "url", publicURL)
-	select {
-	case err := <-errc:
-		return err
-	case <-ctx.Done():
-	}
-	shutdown, stop := context.WithTimeout(context.Background(), 10*time.Second)
-	defer stop()
-	return hs.Shutdown(shutdown)
+	// No write timeout: Server-Sent Events streams are long; the handler
+	// bounds every other response through its own deadlines.
+	return serve(ctx, logger, l, srv, o.TLSCert, o.TLSKey, 0, "cruise server", "url", publicURL)
 }
 
 func readSessionKey(path string) ([]byte, error) {
