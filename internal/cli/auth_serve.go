@@ -19,14 +19,14 @@ const EnvAuthUpstreamSecret = "CRUISE_AUTH_UPSTREAM_CLIENT_SECRET"
 
 // authServeOptions are the flags of `cruise auth serve`.
 type authServeOptions struct {
-	DB                 authDBOptions
-	Issuer             string
-	Addr               string
-	TLSCert, TLSKey    string
-	Audience           string
-	Scopes             []string
-	SigningAlgorithm   string
-	Upstream           upstreamFlags
+	DB               authDBOptions
+	Issuer           string
+	Addr             string
+	TLSCert, TLSKey  string
+	Audience         string
+	Scopes           []string
+	SigningAlgorithm string
+	Upstream         upstreamFlags
 }
 
 func newAuthServeCommand() *cobra.Command {

@@ -22,25 +22,25 @@ import (
 
 // ServerOptions are the flags of `cruise server`.
 type ServerOptions struct {
-	Addr             string
-	PublicURL        string
-	TLSCert, TLSKey  string
-	Kubeconfig       string
-	Context          string
-	DB               authDBOptions
-	Issuer           string
-	Audience         string
-	UsernameClaim    string
-	ReadScope        string
-	WriteScope       string
-	UsernamePrefix   string
-	GroupsPrefix     string
-	UIClientID       string
-	CLIClientID      string
-	SessionKeyFile   string
-	CacheDir         string
-	Upstream         upstreamFlags
-	LogLevel         string
+	Addr            string
+	PublicURL       string
+	TLSCert, TLSKey string
+	Kubeconfig      string
+	Context         string
+	DB              authDBOptions
+	Issuer          string
+	Audience        string
+	UsernameClaim   string
+	ReadScope       string
+	WriteScope      string
+	UsernamePrefix  string
+	GroupsPrefix    string
+	UIClientID      string
+	CLIClientID     string
+	SessionKeyFile  string
+	CacheDir        string
+	Upstream        upstreamFlags
+	LogLevel        string
 }
 
 // builtinIssuerPath is where the built-in authorization server lives under
