@@ -5,6 +5,7 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 
 	"golang.org/x/oauth2"
 
@@ -212,4 +213,56 @@ func TestValidateRedirectURI(t *testing.T) {
 			t.Errorf("ValidateRedirectURI(%q) = %v, want ok=%v", uri, err, ok)
 		}
 	}
+}
+
+// TestFirstPartyClientSkipsConsent: a client named in FirstPartyClients
+// gets its code right after login, without a consent page, unless it asks
+// with prompt=consent.
+func TestFirstPartyClientSkipsConsent(t *testing.T) {
+	const id = "first-party-cli"
+	forEachBackend(t, func(t *testing.T, e *env) {
+		c, _, err := oauth.NewClient(oauth.ClientSpec{Name: "own CLI", Public: true, RedirectURIs: []string{loopbackRedirect}}, time.Now())
+		if err != nil {
+			t.Fatal(err)
+		}
+		c.ID = id
+		if err := e.store.CreateClient(t.Context(), c); err != nil {
+			t.Fatal(err)
+		}
+		login := func(b *http.Client, q url.Values) *http.Response {
+			t.Helper()
+			resp, err := b.Get(e.url(oauth.PathAuthorize) + "?" + q.Encode())
+			if err != nil {
+				t.Fatal(err)
+			}
+			if resp.StatusCode == http.StatusSeeOther {
+				return resp // already logged in
+			}
+			form := formFields(readBody(t, resp))
+			form.Set("username", "alice")
+			form.Set("password", e.password)
+			resp, err = b.PostForm(e.url(oauth.PathLogin), form)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return resp
+		}
+		b := e.browser()
+		resp := login(b, authQuery(c, loopbackRedirect, challenge, "openid", "cruise:write"))
+		readBody(t, resp)
+		if resp.StatusCode != http.StatusSeeOther || !strings.Contains(resp.Header.Get("Location"), "code=") {
+			t.Fatalf("after login: status %d Location %q; want 303 with a code, no consent page", resp.StatusCode, resp.Header.Get("Location"))
+		}
+		q := authQuery(c, loopbackRedirect, challenge, "openid")
+		q.Set("prompt", "consent")
+		resp = login(b, q)
+		if body := readBody(t, resp); resp.StatusCode != http.StatusOK || !strings.Contains(body, `value="approve"`) {
+			t.Fatalf("prompt=consent: status %d, want the consent page", resp.StatusCode)
+		}
+		// Other clients still ask.
+		resp = login(e.browser(), authQuery(e.public, loopbackRedirect, challenge, "openid"))
+		if body := readBody(t, resp); !strings.Contains(body, `value="approve"`) {
+			t.Fatalf("third-party client: status %d, want the consent page", resp.StatusCode)
+		}
+	}, func(o *oauth.Options) { o.FirstPartyClients = []string{id} })
 }

@@ -132,9 +132,8 @@ func (s *Server) authorizeContinue(w http.ResponseWriter, r *http.Request, req *
 		s.showLogin(w, r, in, "", http.StatusOK)
 		return
 	}
-	consent, err := s.store.GetConsent(ctx, user.ID, req.ClientID)
-	covered := err == nil && req.Prompt != "consent" && subset(req.Scopes, consent.Scopes)
-	if err != nil && !errors.Is(err, store.ErrNotFound) {
+	covered, err := s.consented(ctx, user, req)
+	if err != nil {
 		s.errorPage(w, r, http.StatusInternalServerError, "The server failed; try again later.")
 		return
 	}
@@ -150,6 +149,26 @@ func (s *Server) authorizeContinue(w http.ResponseWriter, r *http.Request, req *
 		s.store.TakePending(ctx, "interaction:"+in.ID, s.now())
 	}
 	s.issueCode(w, r, req, sess, user)
+}
+
+// consented reports whether the authorization request needs no consent
+// page: the client is first-party, or the user's recorded consent covers
+// the scopes; prompt=consent always asks.
+func (s *Server) consented(ctx context.Context, user store.User, req *authRequest) (bool, error) {
+	if req.Prompt == "consent" {
+		return false, nil
+	}
+	if slices.Contains(s.opts.FirstPartyClients, req.ClientID) {
+		return true, nil
+	}
+	consent, err := s.store.GetConsent(ctx, user.ID, req.ClientID)
+	if errors.Is(err, store.ErrNotFound) {
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	return subset(req.Scopes, consent.Scopes), nil
 }
 
 func subset(want, have []string) bool {
@@ -233,8 +252,7 @@ func (s *Server) resume(w http.ResponseWriter, r *http.Request, in *interaction,
 	case in.Authorize != nil:
 		ctx := r.Context()
 		req := in.Authorize
-		consent, err := s.store.GetConsent(ctx, user.ID, req.ClientID)
-		if err == nil && req.Prompt != "consent" && subset(req.Scopes, consent.Scopes) {
+		if ok, err := s.consented(ctx, user, req); err == nil && ok {
 			s.store.TakePending(ctx, "interaction:"+in.ID, s.now())
 			s.issueCode(w, r, req, sess, user)
 			return

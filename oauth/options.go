@@ -50,6 +50,13 @@ type Options struct {
 	// IntrospectionRate is the number of introspection requests per second
 	// each client may make (burst twice that); default 100.
 	IntrospectionRate float64
+	// FirstPartyClients are client IDs run by the same operator as this
+	// server (for cruise: its web UI and CLI). Authorizing them shows no
+	// consent page, since the operator consented for its users (OpenID
+	// Connect Core section 3.1.2.4 lets consent be established by other
+	// means); prompt=consent still asks. The device flow's confirmation
+	// page stays: it guards against a phished user code.
+	FirstPartyClients []string
 	// Upstream, if set, federates login to an OpenID provider.
 	Upstream *UpstreamOptions
 	// Logger receives operational messages; never secrets. Default discards.

@@ -152,8 +152,9 @@ func (o *ServerOptions) run(cmd *cobra.Command) error {
 		if err != nil {
 			return err
 		}
+		// The UI and the CLI are this operator's own clients: no consent page.
 		as, err := oauth.New(ctx, oauth.Options{Issuer: publicURL + builtinIssuerPath, Store: st, Logger: logger,
-			Scopes: server.APIScopes(), Upstream: up})
+			Scopes: server.APIScopes(), Upstream: up, FirstPartyClients: []string{o.UIClientID, o.CLIClientID}})
 		if err != nil {
 			return fail(2, err)
 		}

@@ -117,8 +117,6 @@ func TestBrowser(t *testing.T) {
 		chromedp.SendKeys(`input[name=username]`, alice),
 		chromedp.SendKeys(`input[name=password]`, testPassword),
 		chromedp.Submit(`input[name=password]`),
-		chromedp.WaitVisible(`button[value=approve]`),
-		chromedp.Click(`button[value=approve]`),
 		chromedp.WaitVisible(`[data-testid=app-row]`),
 		screenshot(t, "1-overview"),
 	)

@@ -74,7 +74,8 @@ func newTestServer(t testing.TB, users map[string][]string) *testServer {
 	if err := server.RegisterClients(ctx, st, hs.URL); err != nil {
 		t.Fatal(err)
 	}
-	as, err := oauth.New(ctx, oauth.Options{Issuer: hs.URL + "/auth", Store: st, Scopes: server.APIScopes()})
+	as, err := oauth.New(ctx, oauth.Options{Issuer: hs.URL + "/auth", Store: st, Scopes: server.APIScopes(),
+		FirstPartyClients: []string{server.UIClientID, server.CLIClientID}})
 	if err != nil {
 		t.Fatal(err)
 	}
