@@ -48,13 +48,10 @@ func (s *Server) rollback(ctx context.Context, ns, name, revision string) (*apiv
 	if err := c.Get(ctx, srcKey, repo); err != nil {
 		return nil, fromKube(err, "source "+srcKey.String()+" of application "+ns+"/"+name)
 	}
-	branch := ""
-	if repo.Spec.Ref != nil && repo.Spec.Ref.Tag == "" && repo.Spec.Ref.SemVer == "" && repo.Spec.Ref.Commit == "" {
-		branch = repo.Spec.Ref.Branch
-	}
+	branch := rollbackBranch(repo)
 	if branch == "" {
 		return nil, newError(http.StatusUnprocessableEntity, apiv1.CodeNotRollbackable,
-			"source %s does not track a named branch (spec.ref.branch): a rollback needs a branch to commit to", srcKey)
+			"source %s tracks a tag, a version range or a commit, or was never fetched: a rollback needs a branch to commit to", srcKey)
 	}
 	target, err := resolveRevision(app, revision)
 	if err != nil {
@@ -87,6 +84,24 @@ func (s *Server) rollback(ctx context.Context, ns, name, revision string) (*apiv
 }
 
 var fullSHARe = regexp.MustCompile(`^[0-9a-f]{40}$`)
+
+// rollbackBranch is the branch a GitRepository tracks: spec.ref.branch,
+// or, without a ref, the default branch the last fetch resolved (its
+// revision is "<branch>@sha1:<commit>"); "" for tags, semver and commits.
+func rollbackBranch(repo *v1alpha1.GitRepository) string {
+	if r := repo.Spec.Ref; r != nil && (r.Tag != "" || r.SemVer != "" || r.Commit != "") {
+		return ""
+	}
+	if r := repo.Spec.Ref; r != nil && r.Branch != "" {
+		return r.Branch
+	}
+	if art := repo.Status.Artifact; art != nil {
+		if b, _, ok := strings.Cut(art.Revision, "@sha1:"); ok {
+			return b
+		}
+	}
+	return ""
+}
 
 // resolveRevision expands a SHA prefix from the application's history; a
 // full SHA not in the (bounded) history is passed on for Git to check.
