@@ -22,6 +22,13 @@ import (
 // for a user who may not watch cluster-wide.
 const maxWatchNamespaces = 256
 
+// maxStreamAge ends every stream after a while. The API server checks
+// RBAC when a watch starts, and the token was checked when the stream
+// started: a client that reconnects (EventSource does by itself) is
+// checked again, so a revoked RoleBinding or an expired token stops
+// updates within this time.
+const maxStreamAge = 5 * time.Minute
+
 // handleWatch streams Application changes as Server-Sent Events, read
 // with an impersonated watch: Kubernetes decides what the user sees.
 func (s *Server) handleWatch(w http.ResponseWriter, r *http.Request) {
@@ -105,11 +112,15 @@ func (s *Server) handleWatch(w http.ResponseWriter, r *http.Request) {
 	_ = rc.Flush()
 	heartbeat := time.NewTicker(25 * time.Second)
 	defer heartbeat.Stop()
+	expire := time.NewTimer(maxStreamAge)
+	defer expire.Stop()
 	defer wg.Wait()
 	defer cancel()
 	for {
 		select {
 		case <-ctx.Done():
+			return
+		case <-expire.C:
 			return
 		case <-heartbeat.C:
 			fmt.Fprint(w, ": keep-alive\n\n")
