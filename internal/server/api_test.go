@@ -96,6 +96,16 @@ func TestTenantIsolation(t *testing.T) {
 		t.Errorf("B's application changed: suspend %v, annotations %v (%v)", app.Spec.Suspend, app.Annotations, err)
 	}
 
+	// Sources: the same filtering.
+	for ns, name := range map[string]string{nsA: "src-a", nsB: "src-b"} {
+		must(t, k8s.Create(t.Context(), &v1alpha1.GitRepository{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name},
+			Spec: v1alpha1.GitRepositorySpec{URL: "https://git.invalid/repo.git", Interval: metav1.Duration{Duration: time.Hour}, Suspend: true}}))
+	}
+	var sources apiv1.SourceList
+	if code := ts.call("GET", "/api/v1/sources", alice, nil, &sources); code != 200 || len(sources.Items) != 1 || sources.Items[0].Name != "src-a" {
+		t.Errorf("alice's sources = %d %+v, want only src-a", code, sources.Items)
+	}
+
 	// bob sees only B's application; the server itself may list nothing.
 	var bobList apiv1.ApplicationList
 	if code := ts.call("GET", "/api/v1/applications", ts.token(bobName), nil, &bobList); code != 200 || bobList.Total != 1 || bobList.Items[0].Name != "secret-project" {

@@ -45,7 +45,7 @@ func (f Filters) match(a *apiv1.Application) bool {
 // readableList lists objects of list's kind the user may read: the whole
 // cluster when RBAC allows it, otherwise namespace by namespace, skipping
 // the ones RBAC refuses, so a user never learns another tenant's names.
-// It returns the namespaces read (nil for cluster-wide).
+// each is called once per list read, never concurrently.
 func (s *Server) readableList(ctx context.Context, namespace string, newList func() client.ObjectList, each func(client.ObjectList)) error {
 	c, _, err := s.kube.forIdentity(identityFrom(ctx))
 	if err != nil {
@@ -68,28 +68,43 @@ func (s *Server) readableList(ctx context.Context, namespace string, newList fun
 	if err != nil {
 		return err
 	}
+	var mu sync.Mutex
+	return eachNamespace(nss, func(ns string) error {
+		l := newList()
+		if err := c.List(ctx, l, client.InNamespace(ns)); err != nil {
+			return err
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		each(l)
+		return nil
+	})
+}
+
+// eachNamespace calls read for every namespace of nss, 8 at a time, and
+// ignores the namespaces where RBAC refuses the user (or that are gone).
+// It returns the first other error.
+func eachNamespace(nss []string, read func(ns string) error) error {
 	var (
 		mu       sync.Mutex
 		firstErr error
 		wg       sync.WaitGroup
-		sem      = make(chan struct{}, 16)
+		sem      = make(chan struct{}, 8)
 	)
 	for _, ns := range nss {
 		wg.Add(1)
 		sem <- struct{}{}
 		go func() {
 			defer func() { <-sem; wg.Done() }()
-			l := newList()
-			err := c.List(ctx, l, client.InNamespace(ns))
+			err := read(ns)
+			if err == nil || apierrors.IsForbidden(err) || apierrors.IsNotFound(err) {
+				return
+			}
 			mu.Lock()
-			defer mu.Unlock()
-			switch {
-			case err == nil:
-				each(l)
-			case apierrors.IsForbidden(err) || apierrors.IsNotFound(err):
-			case firstErr == nil:
+			if firstErr == nil {
 				firstErr = err
 			}
+			mu.Unlock()
 		}()
 	}
 	wg.Wait()

@@ -165,29 +165,18 @@ func (s *Server) readableApplications(ctx context.Context, namespace string) ([]
 		}
 	}
 	var (
-		mu       sync.Mutex
-		all      []apiv1.Application
-		firstErr error
-		wg       sync.WaitGroup
-		sem      = make(chan struct{}, 8)
+		mu  sync.Mutex
+		all []apiv1.Application
 	)
-	for _, ns := range nss {
-		wg.Add(1)
-		sem <- struct{}{}
-		go func() {
-			defer func() { <-sem; wg.Done() }()
-			apps, err := s.listSummaries(ctx, hc, ns)
-			mu.Lock()
-			defer mu.Unlock()
-			switch {
-			case err == nil:
-				all = append(all, apps...)
-			case apierrors.IsForbidden(err) || apierrors.IsNotFound(err):
-			case firstErr == nil:
-				firstErr = err
-			}
-		}()
-	}
-	wg.Wait()
-	return all, firstErr
+	err = eachNamespace(nss, func(ns string) error {
+		apps, err := s.listSummaries(ctx, hc, ns)
+		if err != nil {
+			return err
+		}
+		mu.Lock()
+		all = append(all, apps...)
+		mu.Unlock()
+		return nil
+	})
+	return all, err
 }
