@@ -6,10 +6,13 @@ import (
 	"testing"
 	"time"
 
+	"golang.org/x/oauth2/clientcredentials"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/cruisegitops/cruise/api/v1alpha1"
 	"github.com/cruisegitops/cruise/internal/server/apiv1"
+	"github.com/cruisegitops/cruise/oauth"
+	"github.com/cruisegitops/cruise/oauth/store"
 )
 
 // createApp creates an Application (not reconciled: its source does not
@@ -164,6 +167,19 @@ func TestTokensRefused(t *testing.T) {
 			}
 		})
 	}
+	// A client-credentials token names a client, not a person: refused,
+	// never served as the server or as the client.
+	cc, secret, err := oauth.NewClient(oauth.ClientSpec{Name: "ci", GrantTypes: []string{store.GrantClientCredentials}}, time.Now())
+	must(t, err)
+	must(t, ts.st.CreateClient(t.Context(), cc))
+	ccCfg := clientcredentials.Config{ClientID: cc.ID, ClientSecret: secret, TokenURL: ts.URL + "/auth" + oauth.PathToken, Scopes: []string{"cruise:read"}}
+	ccTok, err := ccCfg.Token(t.Context())
+	must(t, err)
+	var ce apiv1.ErrorResponse
+	if code := ts.call("GET", "/api/v1/applications", ccTok.AccessToken, nil, &ce); code != 401 || ce.Error.Code != apiv1.CodeUnauthenticated {
+		t.Errorf("client-credentials token = %d %+v, want 401", code, ce.Error)
+	}
+
 	// A token granted only cruise:read reads but cannot act, whatever RBAC
 	// would allow.
 	readOnly := ts.tokenScopes(aliceName, "openid", "cruise:read")
