@@ -19,7 +19,7 @@ import (
 // patchApplication merge-patches an Application as the user, so that
 // Kubernetes checks their right to update it.
 func (s *Server) patchApplication(ctx context.Context, ns, name string, patch map[string]any) error {
-	c, _, err := s.kube.forIdentity(identityFrom(ctx))
+	c, err := s.kube.forIdentity(identityFrom(ctx))
 	if err != nil {
 		return err
 	}
@@ -89,7 +89,7 @@ func (s *Server) audit(ctx context.Context, action, ns, name string, args ...any
 
 // listEvents returns the Events about an Application, newest first.
 func (s *Server) listEvents(ctx context.Context, ns, name string) ([]apiv1.Event, error) {
-	c, _, err := s.kube.forIdentity(identityFrom(ctx))
+	c, err := s.kube.forIdentity(identityFrom(ctx))
 	if err != nil {
 		return nil, err
 	}

@@ -47,7 +47,7 @@ func (f Filters) match(a *apiv1.Application) bool {
 // the ones RBAC refuses, so a user never learns another tenant's names.
 // each is called once per list read, never concurrently.
 func (s *Server) readableList(ctx context.Context, namespace string, newList func() client.ObjectList, each func(client.ObjectList)) error {
-	c, _, err := s.kube.forIdentity(identityFrom(ctx))
+	c, err := s.kube.forIdentity(identityFrom(ctx))
 	if err != nil {
 		return err
 	}
@@ -213,7 +213,7 @@ func (s *Server) handleListApplications(w http.ResponseWriter, r *http.Request) 
 
 // getApplication reads one Application as the user.
 func (s *Server) getApplication(ctx context.Context, ns, name string) (*v1alpha1.Application, error) {
-	c, _, err := s.kube.forIdentity(identityFrom(ctx))
+	c, err := s.kube.forIdentity(identityFrom(ctx))
 	if err != nil {
 		return nil, err
 	}
@@ -263,7 +263,7 @@ func (s *Server) handleListSources(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) handleGetSource(w http.ResponseWriter, r *http.Request) {
-	c, _, err := s.kube.forIdentity(identityFrom(r.Context()))
+	c, err := s.kube.forIdentity(identityFrom(r.Context()))
 	if err != nil {
 		writeError(w, err)
 		return

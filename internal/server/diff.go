@@ -21,7 +21,7 @@ import (
 // since a dry-run needs the rights of the write it simulates.
 func (s *Server) diff(ctx context.Context, app *v1alpha1.Application) (*apiv1.Diff, error) {
 	id := identityFrom(ctx)
-	c, cfg, err := s.kube.forIdentity(id)
+	c, err := s.kube.forIdentity(id)
 	if err != nil {
 		return nil, err
 	}
@@ -51,7 +51,7 @@ func (s *Server) diff(ctx context.Context, app *v1alpha1.Application) (*apiv1.Di
 	if err != nil {
 		return nil, newError(http.StatusUnprocessableEntity, apiv1.CodeBadRequest, "render %s at %s: %v", app.Spec.Path, art.Revision, err)
 	}
-	eng, err := s.kube.engineFor(id, cfg)
+	eng, err := s.kube.engineFor(id)
 	if err != nil {
 		return nil, err
 	}

@@ -47,7 +47,9 @@ type testServer struct {
 
 const testPassword = "correct horse battery staple"
 
-func newTestServer(t testing.TB, users map[string][]string) *testServer {
+// newTestServer starts a server for users (name -> groups); mutate
+// adjusts the authorization server's options.
+func newTestServer(t testing.TB, users map[string][]string, mutate ...func(*oauth.Options)) *testServer {
 	t.Helper()
 	ctx := t.Context()
 	st, err := sqlstore.Open(ctx, "sqlite:"+filepath.Join(t.TempDir(), "auth.db"))
@@ -74,8 +76,12 @@ func newTestServer(t testing.TB, users map[string][]string) *testServer {
 	if err := server.RegisterClients(ctx, st, hs.URL); err != nil {
 		t.Fatal(err)
 	}
-	as, err := oauth.New(ctx, oauth.Options{Issuer: hs.URL + "/auth", Store: st, Scopes: server.APIScopes(),
-		FirstPartyClients: []string{server.UIClientID, server.CLIClientID}})
+	aopts := oauth.Options{Issuer: hs.URL + "/auth", Store: st, Scopes: server.APIScopes(),
+		FirstPartyClients: []string{server.UIClientID, server.CLIClientID}}
+	for _, m := range mutate {
+		m(&aopts)
+	}
+	as, err := oauth.New(ctx, aopts)
 	if err != nil {
 		t.Fatal(err)
 	}

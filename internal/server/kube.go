@@ -29,15 +29,19 @@ type clients struct {
 	self client.Client
 
 	mu    sync.Mutex
-	cache map[string]cachedClient // guarded by mu
+	cache map[string]*cachedClient // guarded by mu
 }
 
 type cachedClient struct {
-	c    client.WithWatch
-	hc   *http.Client // the same transport, for raw list requests
-	cfg  *rest.Config
-	eng  *apply.Engine // built on first diff
-	used time.Time
+	c   client.WithWatch
+	hc  *http.Client // the same transport, for raw list requests
+	cfg *rest.Config
+
+	engOnce sync.Once
+	eng     *apply.Engine // built on first diff
+	engErr  error
+
+	used time.Time // guarded by clients.mu
 }
 
 const maxCachedClients = 512
@@ -76,7 +80,7 @@ func newClients(cfg *rest.Config) (*clients, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &clients{base: base, scheme: scheme, mapper: mapper, self: self, cache: map[string]cachedClient{}}, nil
+	return &clients{base: base, scheme: scheme, mapper: mapper, self: self, cache: map[string]*cachedClient{}}, nil
 }
 
 // configFor is the server's rest.Config impersonating id.
@@ -86,67 +90,64 @@ func (c *clients) configFor(id Identity) *rest.Config {
 	return cfg
 }
 
-// forIdentity returns a client impersonating id. An empty user is refused
-// here as well as at authentication: without a user the request would run
-// as the server itself.
-func (c *clients) forIdentity(id Identity) (client.WithWatch, *rest.Config, error) {
+// entry returns the cached clients of id, building them on first use.
+// An empty user is refused here as well as at authentication: without a
+// user the request would run as the server itself.
+func (c *clients) entry(id Identity) (*cachedClient, error) {
 	if id.User == "" {
-		return nil, nil, newError(http.StatusUnauthorized, "unauthenticated", "no user to impersonate")
+		return nil, newError(http.StatusUnauthorized, "unauthenticated", "no user to impersonate")
 	}
 	key := id.key()
 	c.mu.Lock()
+	defer c.mu.Unlock()
 	if e, ok := c.cache[key]; ok {
 		e.used = time.Now()
-		c.cache[key] = e
-		c.mu.Unlock()
-		return e.c, e.cfg, nil
+		return e, nil
 	}
-	c.mu.Unlock()
-	e, err := c.build(id)
-	if err != nil {
-		return nil, nil, err
-	}
-	return e.c, e.cfg, nil
-}
-
-// httpFor returns the impersonating HTTP client of id.
-func (c *clients) httpFor(id Identity) (*http.Client, error) {
-	if _, _, err := c.forIdentity(id); err != nil {
-		return nil, err
-	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if e, ok := c.cache[id.key()]; ok {
-		return e.hc, nil
-	}
-	e, err := c.buildLocked(id)
-	return e.hc, err
-}
-
-func (c *clients) build(id Identity) (cachedClient, error) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.buildLocked(id)
-}
-
-func (c *clients) buildLocked(id Identity) (cachedClient, error) {
-	key := id.key()
-
 	cfg := c.configFor(id)
 	hc, err := rest.HTTPClientFor(cfg)
 	if err != nil {
-		return cachedClient{}, err
+		return nil, err
 	}
 	cl, err := client.NewWithWatch(cfg, client.Options{Scheme: c.scheme, Mapper: c.mapper, HTTPClient: hc})
 	if err != nil {
-		return cachedClient{}, err
+		return nil, err
 	}
 	if len(c.cache) >= maxCachedClients {
 		c.evictOldest()
 	}
-	e := cachedClient{c: cl, hc: hc, cfg: cfg, used: time.Now()}
+	e := &cachedClient{c: cl, hc: hc, cfg: cfg, used: time.Now()}
 	c.cache[key] = e
 	return e, nil
+}
+
+// forIdentity returns a client impersonating id.
+func (c *clients) forIdentity(id Identity) (client.WithWatch, error) {
+	e, err := c.entry(id)
+	if err != nil {
+		return nil, err
+	}
+	return e.c, nil
+}
+
+// httpFor returns the impersonating HTTP client of id.
+func (c *clients) httpFor(id Identity) (*http.Client, error) {
+	e, err := c.entry(id)
+	if err != nil {
+		return nil, err
+	}
+	return e.hc, nil
+}
+
+// engineFor returns the apply engine (for diffs) impersonating id, built
+// on first use: it reads API discovery, which lists need not.
+func (c *clients) engineFor(id Identity) (*apply.Engine, error) {
+	e, err := c.entry(id)
+	if err != nil {
+		return nil, err
+	}
+	e.engOnce.Do(func() { e.eng, e.engErr = apply.NewEngine(e.cfg, apply.EngineOptions{}) })
+	return e.eng, e.engErr
 }
 
 func (c *clients) evictOldest() {
@@ -158,26 +159,4 @@ func (c *clients) evictOldest() {
 		}
 	}
 	delete(c.cache, oldest)
-}
-
-// engineFor returns the apply engine (for diffs) impersonating id.
-func (c *clients) engineFor(id Identity, cfg *rest.Config) (*apply.Engine, error) {
-	key := id.key()
-	c.mu.Lock()
-	e, ok := c.cache[key]
-	c.mu.Unlock()
-	if ok && e.eng != nil {
-		return e.eng, nil
-	}
-	eng, err := apply.NewEngine(cfg, apply.EngineOptions{})
-	if err != nil {
-		return nil, err
-	}
-	c.mu.Lock()
-	if e, ok := c.cache[key]; ok {
-		e.eng = eng
-		c.cache[key] = e
-	}
-	c.mu.Unlock()
-	return eng, nil
 }

@@ -38,7 +38,7 @@ func (s *Server) resourceTree(ctx context.Context, app *v1alpha1.Application) (a
 	if len(workloadNS) == 0 {
 		return tree, nil
 	}
-	c, _, err := s.kube.forIdentity(identityFrom(ctx))
+	c, err := s.kube.forIdentity(identityFrom(ctx))
 	if err != nil {
 		return tree, err
 	}

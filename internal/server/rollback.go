@@ -29,7 +29,7 @@ func (s *Server) rollback(ctx context.Context, ns, name, revision string) (*apiv
 		return nil, newError(http.StatusBadRequest, apiv1.CodeBadRequest, "revision %q: want a commit SHA (7 to 40 hex digits)", revision)
 	}
 	id := identityFrom(ctx)
-	c, _, err := s.kube.forIdentity(id)
+	c, err := s.kube.forIdentity(id)
 	if err != nil {
 		return nil, err
 	}

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"golang.org/x/oauth2"
+	"golang.org/x/sync/singleflight"
 
 	"github.com/cruisegitops/cruise/internal/server/apiv1"
 	"github.com/cruisegitops/cruise/oauth/accesstoken"
@@ -51,12 +52,13 @@ type sessions struct {
 	secure bool
 	server *Server
 
-	mu sync.Mutex
-	// refreshed maps a refresh token just used to its successor for a short
-	// while: the browser sends parallel requests with the same old cookie,
-	// and replaying a rotated refresh token would revoke the whole family.
-	refreshed map[string]refreshedEntry  // guarded by mu
-	inflight  map[string]*sync.WaitGroup // guarded by mu
+	// The browser sends parallel requests with the same old cookie, and
+	// replaying a rotated refresh token would revoke the whole family: one
+	// redemption runs per token (flights), and its successor is kept for
+	// the requests that arrive a little later (refreshed).
+	flights   singleflight.Group
+	mu        sync.Mutex
+	refreshed map[string]refreshedEntry // guarded by mu
 }
 
 type refreshedEntry struct {
@@ -83,7 +85,7 @@ func newSessions(key []byte, secure bool, s *Server) (*sessions, error) {
 		return nil, err
 	}
 	return &sessions{aead: aead, secure: secure, server: s,
-		refreshed: map[string]refreshedEntry{}, inflight: map[string]*sync.WaitGroup{}}, nil
+		refreshed: map[string]refreshedEntry{}}, nil
 }
 
 // seal encrypts v, binding it to the cookie's name so one cookie cannot be
@@ -163,7 +165,8 @@ func (m *sessions) load(w http.ResponseWriter, r *http.Request) (*session, *apiE
 		if err := m.save(w, next); err != nil {
 			return nil, newError(http.StatusInternalServerError, apiv1.CodeInternal, "save session: %v", err)
 		}
-		sess = next
+		own := *next // shared with the other requests of the same refresh
+		sess = &own
 	}
 	claims, err := m.server.verifier.VerifyBearer(r.Context(), sess.Access)
 	if err != nil {
@@ -175,44 +178,38 @@ func (m *sessions) load(w http.ResponseWriter, r *http.Request) (*session, *apiE
 }
 
 // refresh redeems the session's refresh token once, sharing the result
-// with concurrent and closely following requests holding the same one.
+// with concurrent and closely following requests holding the same one;
+// callers must not modify it.
 func (m *sessions) refresh(ctx context.Context, sess *session) (*session, error) {
 	if sess.Refresh == "" {
 		return nil, errors.New("no refresh token")
 	}
 	key := sess.Refresh
-	for {
+	v, err, _ := m.flights.Do(key, func() (any, error) {
 		m.mu.Lock()
 		for k, e := range m.refreshed {
 			if time.Since(e.at) > time.Minute {
 				delete(m.refreshed, k)
 			}
 		}
-		if e, ok := m.refreshed[key]; ok {
-			m.mu.Unlock()
+		e, ok := m.refreshed[key]
+		m.mu.Unlock()
+		if ok {
 			return e.sess, nil
 		}
-		wg, busy := m.inflight[key]
-		if !busy {
-			wg = &sync.WaitGroup{}
-			wg.Add(1)
-			m.inflight[key] = wg
-			m.mu.Unlock()
-			break
+		next, err := m.redeem(ctx, sess)
+		if err != nil {
+			return nil, err
 		}
-		m.mu.Unlock()
-		wg.Wait()
-	}
-	next, err := m.redeem(ctx, sess)
-	m.mu.Lock()
-	if err == nil {
+		m.mu.Lock()
 		m.refreshed[key] = refreshedEntry{sess: next, at: time.Now()}
+		m.mu.Unlock()
+		return next, nil
+	})
+	if err != nil {
+		return nil, err
 	}
-	wg := m.inflight[key]
-	delete(m.inflight, key)
-	m.mu.Unlock()
-	wg.Done()
-	return next, err
+	return v.(*session), nil
 }
 
 func (m *sessions) redeem(ctx context.Context, sess *session) (*session, error) {

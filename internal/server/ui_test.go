@@ -6,9 +6,12 @@ import (
 	"net/url"
 	"regexp"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/cruisegitops/cruise/api/v1alpha1"
+	"github.com/cruisegitops/cruise/oauth"
 )
 
 var csrfMeta = regexp.MustCompile(`<meta name="csrf-token" content="([^"]+)"`)
@@ -149,5 +152,48 @@ func TestUISession(t *testing.T) {
 	}
 	if resp, _ := get(t, b, ts.URL+"/"); resp.StatusCode != http.StatusSeeOther {
 		t.Errorf("after logout the overview = %d, want a redirect to login", resp.StatusCode)
+	}
+}
+
+// TestUISessionRefresh: with access tokens that expire at once, every
+// request refreshes the session. Parallel requests carrying the same old
+// cookie redeem its refresh token once (a second redemption would be
+// taken for a stolen token and revoke the whole family), and the session
+// keeps working afterwards.
+func TestUISessionRefresh(t *testing.T) {
+	ns := env.Namespace(t)
+	createApp(t, ns, "shop")
+	alice := uniqueUser("alice")
+	bindRole(t, ns, alice, "cruise-viewer")
+	ts := newTestServer(t, map[string][]string{alice: nil}, func(o *oauth.Options) { o.AccessTokenTTL = time.Second })
+	b := ts.login(alice)
+
+	var wg sync.WaitGroup
+	codes := make([]int, 8)
+	for i := range codes {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			resp, err := b.Get(ts.URL + "/api/v1/namespaces/" + ns + "/applications/shop")
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			resp.Body.Close()
+			codes[i] = resp.StatusCode
+		}()
+	}
+	wg.Wait()
+	for i, c := range codes {
+		if c != http.StatusOK {
+			t.Errorf("parallel request %d = %d, want 200", i, c)
+		}
+	}
+	// The cookie now holds the rotated tokens; they work, so the family was
+	// not revoked.
+	for range 2 {
+		if resp, _ := get(t, b, ts.URL+"/api/v1/namespaces/"+ns+"/applications/shop"); resp.StatusCode != http.StatusOK {
+			t.Fatalf("after the refresh: %d, want 200", resp.StatusCode)
+		}
 	}
 }

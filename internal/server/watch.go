@@ -39,7 +39,7 @@ func (s *Server) handleWatch(w http.ResponseWriter, r *http.Request) {
 		writeError(w, newError(http.StatusBadRequest, apiv1.CodeBadRequest, "name needs namespace"))
 		return
 	}
-	c, _, err := s.kube.forIdentity(identityFrom(ctx))
+	c, err := s.kube.forIdentity(identityFrom(ctx))
 	if err != nil {
 		writeError(w, err)
 		return
