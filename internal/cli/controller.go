@@ -158,20 +158,9 @@ func runController(ctx context.Context, o *ControllerOptions) error {
 	if err != nil {
 		return fmt.Errorf("register metrics: %w", err)
 	}
-	artifacts := controller.NewArtifactStore()
-	repos := &controller.GitRepositoryReconciler{
-		Client: mgr.GetClient(), Fetcher: fetcher, Artifacts: artifacts,
-		Recorder: mgr.GetEventRecorder("cruise-controller"), Metrics: m,
-	}
-	if err := repos.SetupWithManager(mgr); err != nil {
-		return fmt.Errorf("set up GitRepository controller: %w", err)
-	}
-	apps := &controller.ApplicationReconciler{
-		Client: mgr.GetClient(), Fetcher: fetcher, Artifacts: artifacts,
-		Recorder: mgr.GetEventRecorder("cruise-controller"), Metrics: m, Concurrency: o.Concurrency,
-	}
-	if err := apps.SetupWithManager(mgr); err != nil {
-		return fmt.Errorf("set up Application controller: %w", err)
+	repos, err := controller.Setup(mgr, controller.Options{Fetcher: fetcher, Metrics: m, Concurrency: o.Concurrency})
+	if err != nil {
+		return err
 	}
 	if err := mgr.AddHealthzCheck("ping", healthz.Ping); err != nil {
 		return err

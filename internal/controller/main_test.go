@@ -67,17 +67,7 @@ func startController(ctx context.Context, e *clustertest.Env) error {
 	if err != nil {
 		return err
 	}
-	artifacts := controller.NewArtifactStore()
-	repos = &controller.GitRepositoryReconciler{
-		Client: mgr.GetClient(), Fetcher: fetcher, Artifacts: artifacts, Recorder: mgr.GetEventRecorder("cruise-controller"),
-	}
-	if err := repos.SetupWithManager(mgr); err != nil {
-		return err
-	}
-	apps := &controller.ApplicationReconciler{
-		Client: mgr.GetClient(), Fetcher: fetcher, Artifacts: artifacts, Recorder: mgr.GetEventRecorder("cruise-controller"), Metrics: m,
-	}
-	if err := apps.SetupWithManager(mgr); err != nil {
+	if repos, err = controller.Setup(mgr, controller.Options{Fetcher: fetcher, Metrics: m}); err != nil {
 		return err
 	}
 	k8s, err = client.New(e.Config, client.Options{Scheme: scheme})

@@ -62,17 +62,11 @@ func setup(ctx context.Context, e *clustertest.Env) error {
 	if err != nil {
 		return err
 	}
-	artifacts := controller.NewArtifactStore()
-	repos := &controller.GitRepositoryReconciler{Client: mgr.GetClient(), Fetcher: fetcher, Artifacts: artifacts, Recorder: mgr.GetEventRecorder("cruise-controller")}
-	if err := repos.SetupWithManager(mgr); err != nil {
-		return err
-	}
 	metrics, err := controller.NewMetrics(prometheus.NewRegistry())
 	if err != nil {
 		return err
 	}
-	apps := &controller.ApplicationReconciler{Client: mgr.GetClient(), Fetcher: fetcher, Artifacts: artifacts, Recorder: mgr.GetEventRecorder("cruise-controller"), Metrics: metrics}
-	if err := apps.SetupWithManager(mgr); err != nil {
+	if _, err := controller.Setup(mgr, controller.Options{Fetcher: fetcher, Metrics: metrics}); err != nil {
 		return err
 	}
 	go func() {
