@@ -162,17 +162,11 @@ func (e *Engine) crdInUse(ctx context.Context, name string) (string, error) {
 	if err := e.client.Get(ctx, client.ObjectKey{Name: name}, crd); err != nil {
 		return "", client.IgnoreNotFound(err)
 	}
-	group, _, _ := unstructured.NestedString(crd.Object, "spec", "group")
-	kind, _, _ := unstructured.NestedString(crd.Object, "spec", "names", "kind")
-	versions, _, _ := unstructured.NestedSlice(crd.Object, "spec", "versions")
-	for _, v := range versions {
-		vm, ok := v.(map[string]any)
-		if !ok || vm["served"] != true {
-			continue
-		}
-		version, _ := vm["name"].(string)
+	gk, versions := servedVersions(crd)
+	kind := gk.Kind
+	for _, version := range versions {
 		objs := &metav1.PartialObjectMetadataList{}
-		objs.SetGroupVersionKind(schema.GroupVersionKind{Group: group, Version: version, Kind: kind + "List"})
+		objs.SetGroupVersionKind(schema.GroupVersionKind{Group: gk.Group, Version: version, Kind: kind + "List"})
 		if err := e.client.List(ctx, objs); err != nil {
 			return "", fmt.Errorf("list %s: %w", kind, err)
 		}

@@ -120,20 +120,29 @@ func (e *Engine) waitDefinitions(ctx context.Context, items []*item, timeout tim
 // crdServed reports whether every served version of the CRD's kind
 // resolves in the REST mapper (which re-reads discovery on a miss).
 func (e *Engine) crdServed(crd *unstructured.Unstructured) bool {
-	group, _, _ := unstructured.NestedString(crd.Object, "spec", "group")
-	kind, _, _ := unstructured.NestedString(crd.Object, "spec", "names", "kind")
-	versions, _, _ := unstructured.NestedSlice(crd.Object, "spec", "versions")
+	gk, versions := servedVersions(crd)
 	for _, v := range versions {
-		m, ok := v.(map[string]any)
-		if !ok || m["served"] != true {
-			continue
-		}
-		name, _ := m["name"].(string)
-		if _, err := e.mapper.RESTMapping(schema.GroupKind{Group: group, Kind: kind}, name); err != nil {
+		if _, err := e.mapper.RESTMapping(gk, v); err != nil {
 			return false
 		}
 	}
 	return true
+}
+
+// servedVersions returns the group and kind a CRD defines and the
+// versions it serves.
+func servedVersions(crd *unstructured.Unstructured) (schema.GroupKind, []string) {
+	group, _, _ := unstructured.NestedString(crd.Object, "spec", "group")
+	kind, _, _ := unstructured.NestedString(crd.Object, "spec", "names", "kind")
+	vs, _, _ := unstructured.NestedSlice(crd.Object, "spec", "versions")
+	var served []string
+	for _, v := range vs {
+		if m, ok := v.(map[string]any); ok && m["served"] == true {
+			name, _ := m["name"].(string)
+			served = append(served, name)
+		}
+	}
+	return schema.GroupKind{Group: group, Kind: kind}, served
 }
 
 func crdEstablished(crd *unstructured.Unstructured) bool {
