@@ -2,10 +2,7 @@ package cli
 
 import (
 	"context"
-	"errors"
-	"fmt"
 	"log/slog"
-	"net"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -21,8 +18,7 @@ const EnvAuthUpstreamSecret = "CRUISE_AUTH_UPSTREAM_CLIENT_SECRET"
 type authServeOptions struct {
 	DB               authDBOptions
 	Issuer           string
-	Addr             string
-	TLSCert, TLSKey  string
+	Listen           listenFlags
 	Audience         string
 	Scopes           []string
 	SigningAlgorithm string
@@ -43,9 +39,7 @@ loopback address (behind a TLS-terminating proxy on the same host).`,
 	f := cmd.Flags()
 	o.DB.addFlags(cmd)
 	f.StringVar(&o.Issuer, "issuer", "", "issuer URL (https; http only on loopback)")
-	f.StringVar(&o.Addr, "addr", "127.0.0.1:8443", "listen address HOST:PORT")
-	f.StringVar(&o.TLSCert, "tls-cert", "", "TLS certificate file (PEM)")
-	f.StringVar(&o.TLSKey, "tls-key", "", "TLS private key file (PEM)")
+	o.Listen.addFlags(f, "127.0.0.1:8443")
 	f.StringVar(&o.Audience, "audience", "", "aud of access tokens (default the issuer)")
 	f.StringArrayVar(&o.Scopes, "scope", []string{"cruise:read", "cruise:write"}, "API scope the server issues (repeatable)")
 	f.StringVar(&o.SigningAlgorithm, "signing-alg", "ES256", "algorithm of new signing keys: ES256 or EdDSA")
@@ -59,15 +53,8 @@ loopback address (behind a TLS-terminating proxy on the same host).`,
 
 func (o *authServeOptions) run(cmd *cobra.Command) error {
 	ctx := cmd.Context()
-	if (o.TLSCert == "") != (o.TLSKey == "") {
-		return fail(2, errors.New("--tls-cert and --tls-key go together"))
-	}
-	host, _, err := net.SplitHostPort(o.Addr)
-	if err != nil {
-		return fail(2, fmt.Errorf("--addr %q: %w", o.Addr, err))
-	}
-	if o.TLSCert == "" && !oauth.IsLoopbackHost(host) {
-		return fail(2, fmt.Errorf("--addr %s: plain HTTP is allowed only on a loopback address; pass --tls-cert and --tls-key", o.Addr))
+	if err := o.Listen.check(false); err != nil {
+		return err
 	}
 	logger := slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), nil))
 	st, err := o.DB.open(ctx)
@@ -84,12 +71,8 @@ func (o *authServeOptions) run(cmd *cobra.Command) error {
 	if err != nil {
 		return fail(2, err)
 	}
-	l, err := net.Listen("tcp", o.Addr)
-	if err != nil {
-		return err
-	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	go srv.Maintain(ctx, time.Minute)
-	return serve(ctx, logger, l, srv, o.TLSCert, o.TLSKey, 30*time.Second, "authorization server", "issuer", srv.Issuer())
+	return o.Listen.serve(ctx, logger, srv, 30*time.Second, "authorization server", "issuer", srv.Issuer())
 }

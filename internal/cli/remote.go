@@ -232,12 +232,7 @@ func runReconcileAPI(ctx context.Context, out io.Writer, o *ReconcileOptions, s 
 	if !o.Wait {
 		return nil
 	}
-	done, err := waitAPIReconciled(ctx, s, before, res, o.Timeout)
-	if err != nil {
-		return err
-	}
-	fmt.Fprintln(out, "✓ "+apiReadyLine(ref, done))
-	return nil
+	return waitAPIReady(ctx, out, s, before, res, o.Timeout, ref)
 }
 
 // runSuspendAPI is `cruise suspend|resume app NAME` through the API.
@@ -269,18 +264,23 @@ func runSuspendAPI(ctx context.Context, out io.Writer, o *SuspendOptions, s *api
 	if !o.Wait {
 		return nil
 	}
-	done, err := waitAPIReconciled(ctx, s, before, res, o.Timeout)
-	if err != nil {
-		return err
-	}
-	fmt.Fprintln(out, "✓ "+apiReadyLine(ref, done))
-	return nil
+	return waitAPIReady(ctx, out, s, before, res, o.Timeout, ref)
 }
 
 // stalledReasons are the Ready reasons with which the controller stops
 // retrying until something changes: waiting longer would not help.
 var stalledReasons = []string{v1alpha1.ReasonRenderFailed, v1alpha1.ReasonValidationFailed,
 	v1alpha1.ReasonSourceNotAllowed, v1alpha1.ReasonForbidden}
+
+// waitAPIReady waits as waitAPIReconciled does and reports the outcome.
+func waitAPIReady(ctx context.Context, out io.Writer, s *apiSession, before *apiv1.Application, res *apiv1.ActionResult, timeout time.Duration, ref string) error {
+	done, err := waitAPIReconciled(ctx, s, before, res, timeout)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintln(out, "✓ "+apiReadyLine(ref, done))
+	return nil
+}
 
 // waitAPIReconciled polls the application until the controller has
 // handled the sync request res (lastHandledReconcileAt equals it) and the

@@ -2,12 +2,16 @@ package cli
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"log/slog"
 	"net"
 	"net/http"
 	"os"
 	"strings"
 	"time"
+
+	"github.com/spf13/pflag"
 
 	"github.com/cruisegitops/cruise/oauth"
 )
@@ -37,21 +41,53 @@ func (u upstreamFlags) options() (*oauth.UpstreamOptions, error) {
 	return &oauth.UpstreamOptions{Issuer: u.Issuer, ClientID: u.ClientID, ClientSecret: secret, Name: u.Name}, nil
 }
 
-// serve runs h on l (TLS when cert is set) until ctx ends, then shuts down
-// gracefully. writeTimeout 0 leaves long responses (event streams) to the
-// handler's own deadlines.
-func serve(ctx context.Context, logger *slog.Logger, l net.Listener, h http.Handler, cert, key string, writeTimeout time.Duration, what string, attrs ...any) error {
+// listenFlags are where a server command listens: --addr, and --tls-cert
+// with --tls-key for HTTPS.
+type listenFlags struct {
+	Addr, TLSCert, TLSKey string
+}
+
+func (l *listenFlags) addFlags(f *pflag.FlagSet, defaultAddr string) {
+	f.StringVar(&l.Addr, "addr", defaultAddr, "listen address HOST:PORT")
+	f.StringVar(&l.TLSCert, "tls-cert", "", "TLS certificate file (PEM)")
+	f.StringVar(&l.TLSKey, "tls-key", "", "TLS private key file (PEM)")
+}
+
+// check refuses plain HTTP except on a loopback address or, when
+// inPodBehindIngress, in a Pod (an ingress terminates TLS in front of it).
+func (l *listenFlags) check(inPodBehindIngress bool) error {
+	if (l.TLSCert == "") != (l.TLSKey == "") {
+		return fail(2, errors.New("--tls-cert and --tls-key go together"))
+	}
+	host, _, err := net.SplitHostPort(l.Addr)
+	if err != nil {
+		return fail(2, fmt.Errorf("--addr %q: %w", l.Addr, err))
+	}
+	if l.TLSCert == "" && !oauth.IsLoopbackHost(host) && !inPodBehindIngress {
+		return fail(2, fmt.Errorf("--addr %s: plain HTTP is allowed only on a loopback address (or in a Pod behind an ingress, for cruise server); pass --tls-cert and --tls-key", l.Addr))
+	}
+	return nil
+}
+
+// serve runs h on the address (TLS when a certificate is set) until ctx
+// ends, then shuts down gracefully. writeTimeout 0 leaves long responses
+// (event streams) to the handler's own deadlines.
+func (l *listenFlags) serve(ctx context.Context, logger *slog.Logger, h http.Handler, writeTimeout time.Duration, what string, attrs ...any) error {
+	ln, err := net.Listen("tcp", l.Addr)
+	if err != nil {
+		return err
+	}
 	hs := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second,
 		WriteTimeout: writeTimeout, IdleTimeout: 2 * time.Minute}
 	errc := make(chan error, 1)
 	go func() {
-		if cert != "" {
-			errc <- hs.ServeTLS(l, cert, key)
+		if l.TLSCert != "" {
+			errc <- hs.ServeTLS(ln, l.TLSCert, l.TLSKey)
 		} else {
-			errc <- hs.Serve(l)
+			errc <- hs.Serve(ln)
 		}
 	}()
-	logger.Info(what+" listening", append([]any{"addr", l.Addr().String()}, attrs...)...)
+	logger.Info(what+" listening", append([]any{"addr", ln.Addr().String()}, attrs...)...)
 	select {
 	case err := <-errc:
 		return err

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"net/http"
 	"os"
 	"strings"
@@ -22,25 +21,24 @@ import (
 
 // ServerOptions are the flags of `cruise server`.
 type ServerOptions struct {
-	Addr            string
-	PublicURL       string
-	TLSCert, TLSKey string
-	Kubeconfig      string
-	Context         string
-	DB              authDBOptions
-	Issuer          string
-	Audience        string
-	UsernameClaim   string
-	ReadScope       string
-	WriteScope      string
-	UsernamePrefix  string
-	GroupsPrefix    string
-	UIClientID      string
-	CLIClientID     string
-	SessionKeyFile  string
-	CacheDir        string
-	Upstream        upstreamFlags
-	LogLevel        string
+	PublicURL      string
+	Listen         listenFlags
+	Kubeconfig     string
+	Context        string
+	DB             authDBOptions
+	Issuer         string
+	Audience       string
+	UsernameClaim  string
+	ReadScope      string
+	WriteScope     string
+	UsernamePrefix string
+	GroupsPrefix   string
+	UIClientID     string
+	CLIClientID    string
+	SessionKeyFile string
+	CacheDir       string
+	Upstream       upstreamFlags
+	LogLevel       string
 }
 
 // builtinIssuerPath is where the built-in authorization server lives under
@@ -69,10 +67,8 @@ ingress in front of the Pod when --addr is the Pod's).`,
 		RunE: func(cmd *cobra.Command, _ []string) error { return o.run(cmd) },
 	}
 	f := cmd.Flags()
-	f.StringVar(&o.Addr, "addr", "127.0.0.1:8080", "listen address HOST:PORT")
+	o.Listen.addFlags(f, "127.0.0.1:8080")
 	f.StringVar(&o.PublicURL, "public-url", "", "URL browsers reach the server at (https, or http on loopback)")
-	f.StringVar(&o.TLSCert, "tls-cert", "", "TLS certificate file (PEM)")
-	f.StringVar(&o.TLSKey, "tls-key", "", "TLS private key file (PEM)")
 	f.StringVar(&o.Kubeconfig, "kubeconfig", "", "kubeconfig file (default: in-cluster config, else $KUBECONFIG)")
 	f.StringVar(&o.Context, "context", "", "kubeconfig context")
 	o.DB.addFlags(cmd)
@@ -101,15 +97,8 @@ func (o *ServerOptions) run(cmd *cobra.Command) error {
 	if o.PublicURL == "" {
 		return fail(2, errors.New("--public-url is required: the URL browsers reach the server at"))
 	}
-	if (o.TLSCert == "") != (o.TLSKey == "") {
-		return fail(2, errors.New("--tls-cert and --tls-key go together"))
-	}
-	host, _, err := net.SplitHostPort(o.Addr)
-	if err != nil {
-		return fail(2, fmt.Errorf("--addr %q: %w", o.Addr, err))
-	}
-	if o.TLSCert == "" && !oauth.IsLoopbackHost(host) && os.Getenv("KUBERNETES_SERVICE_HOST") == "" {
-		return fail(2, fmt.Errorf("--addr %s: plain HTTP is allowed only on a loopback address or in a Pod behind an ingress; pass --tls-cert and --tls-key", o.Addr))
+	if err := o.Listen.check(os.Getenv("KUBERNETES_SERVICE_HOST") != ""); err != nil {
+		return err
 	}
 	if o.Issuer != "" && o.Audience == "" {
 		return fail(2, errors.New("--issuer needs --audience: the aud your provider puts in access tokens for cruise"))
@@ -168,10 +157,6 @@ func (o *ServerOptions) run(cmd *cobra.Command) error {
 	if err != nil {
 		return fail(2, err)
 	}
-	l, err := net.Listen("tcp", o.Addr)
-	if err != nil {
-		return err
-	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	if maintain != nil {
@@ -179,7 +164,7 @@ func (o *ServerOptions) run(cmd *cobra.Command) error {
 	}
 	// No write timeout: Server-Sent Events streams are long; the handler
 	// bounds every other response through its own deadlines.
-	return serve(ctx, logger, l, srv, o.TLSCert, o.TLSKey, 0, "cruise server", "url", publicURL)
+	return o.Listen.serve(ctx, logger, srv, 0, "cruise server", "url", publicURL)
 }
 
 func readSessionKey(path string) ([]byte, error) {
