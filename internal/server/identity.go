@@ -80,8 +80,8 @@ func tokenInQuery(r *http.Request) bool {
 }
 
 // authenticate resolves the caller from the Authorization header or, for
-// the UI, the session cookie, and refuses the request otherwise. Cookie
-// requests that change state must carry the session's CSRF token.
+// the UI's own requests, the session cookie, and refuses the request
+// otherwise.
 func (s *Server) authenticate(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if tokenInQuery(r) {
@@ -89,39 +89,51 @@ func (s *Server) authenticate(next http.Handler) http.Handler {
 				"tokens are accepted only in the Authorization header, never in the URL"))
 			return
 		}
-		var claims *accesstoken.Claims
+		var id Identity
 		if r.Header.Get("Authorization") != "" {
 			c, verr := s.verifier.Authenticate(r)
 			if verr != nil {
 				writeError(w, newError(http.StatusUnauthorized, apiv1.CodeUnauthenticated, "%s", verr.Description))
 				return
 			}
-			claims = c
+			var err *apiError
+			if id, err = s.admit(r, c); err != nil {
+				writeError(w, err)
+				return
+			}
 		} else {
 			sess, err := s.sessions.load(w, r)
+			if err == nil {
+				id, err = s.admitSession(r, sess)
+			}
 			if err != nil {
 				writeError(w, err)
 				return
 			}
-			if r.Method != http.MethodGet && r.Method != http.MethodHead {
-				if err := s.checkCSRF(r, sess); err != nil {
-					writeError(w, err)
-					return
-				}
-			}
-			claims = sess.claims
-		}
-		id, err := s.identityFor(claims)
-		if err != nil {
-			writeError(w, err)
-			return
-		}
-		if err := s.checkScope(r, claims); err != nil {
-			writeError(w, err)
-			return
 		}
 		next.ServeHTTP(w, r.WithContext(withIdentity(r.Context(), id)))
 	})
+}
+
+// admit maps verified claims to the identity the request runs as, if
+// their scopes cover it.
+func (s *Server) admit(r *http.Request, c *accesstoken.Claims) (Identity, *apiError) {
+	id, err := s.identityFor(c)
+	if err == nil {
+		err = s.checkScope(r, c)
+	}
+	return id, err
+}
+
+// admitSession is admit for a cookie session: a request that changes
+// state must also carry the session's CSRF token.
+func (s *Server) admitSession(r *http.Request, sess *session) (Identity, *apiError) {
+	if r.Method != http.MethodGet && r.Method != http.MethodHead {
+		if err := s.checkCSRF(r, sess); err != nil {
+			return Identity{}, err
+		}
+	}
+	return s.admit(r, sess.claims)
 }
 
 // checkScope refuses a request the token's scopes do not cover: reads

@@ -56,16 +56,7 @@ func (s *Server) uiAuth(next http.Handler) http.Handler {
 			s.errorPage(w, r, aerr)
 			return
 		}
-		if r.Method == http.MethodPost {
-			if err := s.checkCSRF(r, sess); err != nil {
-				s.errorPage(w, r, err)
-				return
-			}
-		}
-		id, aerr := s.identityFor(sess.claims)
-		if aerr == nil {
-			aerr = s.checkScope(r, sess.claims)
-		}
+		id, aerr := s.admitSession(r, sess)
 		if aerr != nil {
 			s.errorPage(w, r, aerr)
 			return
