@@ -229,39 +229,37 @@ func TestFirstPartyClientSkipsConsent(t *testing.T) {
 		if err := e.store.CreateClient(t.Context(), c); err != nil {
 			t.Fatal(err)
 		}
-		login := func(b *http.Client, q url.Values) *http.Response {
+		get := func(b *http.Client, q url.Values) *http.Response {
 			t.Helper()
 			resp, err := b.Get(e.url(oauth.PathAuthorize) + "?" + q.Encode())
 			if err != nil {
 				t.Fatal(err)
 			}
-			if resp.StatusCode == http.StatusSeeOther {
-				return resp // already logged in
-			}
-			form := formFields(readBody(t, resp))
-			form.Set("username", "alice")
-			form.Set("password", e.password)
-			resp, err = b.PostForm(e.url(oauth.PathLogin), form)
-			if err != nil {
-				t.Fatal(err)
-			}
 			return resp
 		}
+		// Logging in finishes the authorization: no consent page.
 		b := e.browser()
-		resp := login(b, authQuery(c, loopbackRedirect, challenge, "openid", "cruise:write"))
+		form := formFields(readBody(t, get(b, authQuery(c, loopbackRedirect, challenge, "openid", "cruise:write"))))
+		form.Set("username", "alice")
+		form.Set("password", e.password)
+		resp, err := b.PostForm(e.url(oauth.PathLogin), form)
+		if err != nil {
+			t.Fatal(err)
+		}
 		readBody(t, resp)
 		if resp.StatusCode != http.StatusSeeOther || !strings.Contains(resp.Header.Get("Location"), "code=") {
 			t.Fatalf("after login: status %d Location %q; want 303 with a code, no consent page", resp.StatusCode, resp.Header.Get("Location"))
 		}
+		// Logged in, prompt=consent still asks.
 		q := authQuery(c, loopbackRedirect, challenge, "openid")
 		q.Set("prompt", "consent")
-		resp = login(b, q)
+		resp = get(b, q)
 		if body := readBody(t, resp); resp.StatusCode != http.StatusOK || !strings.Contains(body, `value="approve"`) {
 			t.Fatalf("prompt=consent: status %d, want the consent page", resp.StatusCode)
 		}
-		// Other clients still ask.
-		resp = login(e.browser(), authQuery(e.public, loopbackRedirect, challenge, "openid"))
-		if body := readBody(t, resp); !strings.Contains(body, `value="approve"`) {
+		// So does a client that is not first-party, for the same user.
+		resp = get(b, authQuery(e.public, loopbackRedirect, challenge, "openid"))
+		if body := readBody(t, resp); resp.StatusCode != http.StatusOK || !strings.Contains(body, `value="approve"`) {
 			t.Fatalf("third-party client: status %d, want the consent page", resp.StatusCode)
 		}
 	}, func(o *oauth.Options) { o.FirstPartyClients = []string{id} })
