@@ -163,19 +163,19 @@ func (e *Engine) crdInUse(ctx context.Context, name string) (string, error) {
 		return "", client.IgnoreNotFound(err)
 	}
 	gk, versions := servedVersions(crd)
-	kind := gk.Kind
-	for _, version := range versions {
-		objs := &metav1.PartialObjectMetadataList{}
-		objs.SetGroupVersionKind(schema.GroupVersionKind{Group: gk.Group, Version: version, Kind: kind + "List"})
-		if err := e.client.List(ctx, objs); err != nil {
-			return "", fmt.Errorf("list %s: %w", kind, err)
+	if len(versions) == 0 {
+		return "", nil
+	}
+	// Every served version lists the same objects: one is enough.
+	objs := &metav1.PartialObjectMetadataList{}
+	objs.SetGroupVersionKind(schema.GroupVersionKind{Group: gk.Group, Version: versions[0], Kind: gk.Kind + "List"})
+	if err := e.client.List(ctx, objs); err != nil {
+		return "", fmt.Errorf("list %s: %w", gk.Kind, err)
+	}
+	for _, o := range objs.Items {
+		if o.DeletionTimestamp == nil {
+			return fmt.Sprintf("%d %s object(s), e.g. %s", len(objs.Items), gk.Kind, o.Name), nil
 		}
-		for _, o := range objs.Items {
-			if o.DeletionTimestamp == nil {
-				return fmt.Sprintf("%d %s object(s), e.g. %s", len(objs.Items), kind, o.Name), nil
-			}
-		}
-		break // every served version lists the same objects
 	}
 	return "", nil
 }
