@@ -118,6 +118,11 @@ type SyncResult struct {
 	// +optional
 	Author string      `json:"author,omitempty"`
 	Time   metav1.Time `json:"time"`
+	// Digest is the SHA-256 of what the sync rendered from the source
+	// ("sha256:<hex>"). Two entries with the same digest deployed the same
+	// manifests, so rolling back from one to the other changes nothing.
+	// +optional
+	Digest string `json:"digest,omitempty"`
 	// Result is Succeeded or Failed.
 	Result string `json:"result"`
 	// Error, when Failed.
