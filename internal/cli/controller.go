@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"sync/atomic"
 	"time"
 
 	"github.com/go-logr/logr"
@@ -39,7 +40,8 @@ type ControllerOptions struct {
 	MetricsAddr string
 	// HealthAddr serves /healthz and /readyz.
 	HealthAddr string
-	// WebhookAddr serves push webhooks at /hook/{github,gitlab,gitea,forgejo,generic}; "" turns them off.
+	// WebhookAddr serves push webhooks at /hook/{github,gitlab,gitea,forgejo,generic}
+	// on every replica, leader or not; "" turns them off.
 	WebhookAddr string
 	// WebhookSecretFile holds the secret the webhooks verify.
 	WebhookSecretFile string
@@ -158,18 +160,17 @@ func runController(ctx context.Context, o *ControllerOptions) error {
 	if err != nil {
 		return fmt.Errorf("register metrics: %w", err)
 	}
-	repos, err := controller.Setup(mgr, controller.Options{Fetcher: fetcher, Metrics: m, Concurrency: o.Concurrency})
-	if err != nil {
+	if _, err := controller.Setup(mgr, controller.Options{Fetcher: fetcher, Metrics: m, Concurrency: o.Concurrency}); err != nil {
 		return err
 	}
 	if err := mgr.AddHealthzCheck("ping", healthz.Ping); err != nil {
 		return err
 	}
-	if err := mgr.AddReadyzCheck("ping", healthz.Ping); err != nil {
+	if err := mgr.AddReadyzCheck("cache", cacheSynced(mgr)); err != nil {
 		return err
 	}
 	if o.WebhookAddr != "" {
-		if err := addWebhookServer(mgr, o, repos, logger); err != nil {
+		if err := addWebhookServer(ctx, mgr, o, logger); err != nil {
 			return err
 		}
 	}
@@ -177,9 +178,25 @@ func runController(ctx context.Context, o *ControllerOptions) error {
 	return mgr.Start(ctx)
 }
 
+// cacheSynced is a readiness check: the manager's cache has started and
+// synced, on every replica, leader or not.
+func cacheSynced(mgr ctrl.Manager) healthz.Checker {
+	return func(r *http.Request) error {
+		ctx, cancel := context.WithTimeout(r.Context(), time.Second)
+		defer cancel()
+		if !mgr.GetCache().WaitForCacheSync(ctx) {
+			return errors.New("cache not synced")
+		}
+		return nil
+	}
+}
+
 // addWebhookServer serves push webhooks for every provider under one
-// secret, as a Runnable so it stops with the manager.
-func addWebhookServer(mgr ctrl.Manager, o *ControllerOptions, trigger webhook.Trigger, logger logr.Logger) error {
+// secret, on every replica: a verified push annotates the matching
+// GitRepositories through the API server (webhook.Annotator) and the
+// leader's reconciler fetches them, so whichever replica the Service
+// picks answers. The replica is not ready until the server serves.
+func addWebhookServer(ctx context.Context, mgr ctrl.Manager, o *ControllerOptions, logger logr.Logger) error {
 	if o.WebhookSecretFile == "" {
 		return &ExitError{Code: 2, Err: errors.New("--webhook-addr needs --webhook-secret-file")}
 	}
@@ -197,7 +214,14 @@ func addWebhookServer(mgr ctrl.Manager, o *ControllerOptions, trigger webhook.Tr
 	for _, p := range []webhook.Provider{webhook.ProviderGitHub, webhook.ProviderGitLab, webhook.ProviderGitea, webhook.ProviderForgejo, webhook.ProviderGeneric} {
 		receivers = append(receivers, webhook.Receiver{Name: string(p), Provider: p, Secret: secret})
 	}
-	handler := webhook.NewHandler(webhook.NewStaticReceivers(receivers...), trigger, webhook.Options{
+	// The Annotator lists GitRepositories from the cache. Its informer
+	// would otherwise start with the leader's controllers only; asked for
+	// now, it starts with the cache on every replica, and the manager
+	// starts the server below once it has synced.
+	if _, err := mgr.GetCache().GetInformer(ctx, &cruisev1.GitRepository{}); err != nil {
+		return fmt.Errorf("GitRepository informer for webhooks: %w", err)
+	}
+	handler := webhook.NewHandler(webhook.NewStaticReceivers(receivers...), &webhook.Annotator{Client: mgr.GetClient()}, webhook.Options{
 		Logger: slog.New(logr.ToSlogHandler(logger.WithName("webhook"))),
 	})
 	srv := &http.Server{Addr: o.WebhookAddr, Handler: handler, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second}
@@ -205,23 +229,38 @@ func addWebhookServer(mgr ctrl.Manager, o *ControllerOptions, trigger webhook.Tr
 	if err != nil {
 		return fmt.Errorf("listen for webhooks on %s: %w", o.WebhookAddr, err)
 	}
-	return mgr.Add(runnableFunc(func(ctx context.Context) error {
+	var serving atomic.Bool
+	if err := mgr.AddReadyzCheck("webhook", func(*http.Request) error {
+		if !serving.Load() {
+			return errors.New("webhook server not started")
+		}
+		return nil
+	}); err != nil {
+		return err
+	}
+	return mgr.Add(everyReplica(func(ctx context.Context) error {
 		go func() {
 			<-ctx.Done()
 			shutdown, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 			defer cancel()
 			_ = srv.Shutdown(shutdown)
 		}()
+		serving.Store(true)
 		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
-			return err
+			return fmt.Errorf("serve webhooks on %s: %w", o.WebhookAddr, err)
 		}
 		return nil
 	}))
 }
 
-type runnableFunc func(context.Context) error
+// everyReplica is a manager Runnable that runs whether or not this
+// replica leads. A Runnable that does not say so runs on the leader only.
+type everyReplica func(context.Context) error
 
-func (f runnableFunc) Start(ctx context.Context) error { return f(ctx) }
+func (f everyReplica) Start(ctx context.Context) error { return f(ctx) }
+
+// NeedLeaderElection implements manager.LeaderElectionRunnable.
+func (everyReplica) NeedLeaderElection() bool { return false }
 
 // controllerConfig prefers an explicit kubeconfig, then the in-cluster
 // config, then $KUBECONFIG and ~/.kube/config.

@@ -64,7 +64,7 @@ func BenchmarkPushToDeployed(b *testing.B) {
 	secret := []byte("bench")
 	srv := httptest.NewServer(webhook.NewHandler(
 		webhook.NewStaticReceivers(webhook.Receiver{Name: "github", Provider: webhook.ProviderGitHub, Secret: secret}),
-		repos, webhook.Options{}))
+		&webhook.Annotator{Client: k8s}, webhook.Options{}))
 	b.Cleanup(srv.Close)
 	body, _ := json.Marshal(map[string]any{"ref": "refs/heads/main", "repository": map[string]any{"clone_url": f.url}})
 	waitValue(b, f.ns, "a", "start")

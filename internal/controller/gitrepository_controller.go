@@ -15,15 +15,11 @@ import (
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
-	"sigs.k8s.io/controller-runtime/pkg/event"
-	"sigs.k8s.io/controller-runtime/pkg/handler"
 	"sigs.k8s.io/controller-runtime/pkg/log"
 	"sigs.k8s.io/controller-runtime/pkg/predicate"
-	"sigs.k8s.io/controller-runtime/pkg/source"
 
 	cruisev1 "github.com/cruisegitops/cruise/api/v1alpha1"
 	gitsource "github.com/cruisegitops/cruise/internal/source"
-	"github.com/cruisegitops/cruise/internal/webhook"
 )
 
 // GitRepositoryReconciler fetches GitRepositories and publishes their
@@ -36,39 +32,15 @@ type GitRepositoryReconciler struct {
 	Metrics   *Metrics
 	// Now is the clock; time.Now when nil.
 	Now func() time.Time
-
-	pushes chan event.TypedGenericEvent[*cruisev1.GitRepository]
 }
 
 // SetupWithManager registers the reconciler.
 func (r *GitRepositoryReconciler) SetupWithManager(mgr ctrl.Manager) error {
-	r.pushes = make(chan event.TypedGenericEvent[*cruisev1.GitRepository], 64)
 	return ctrl.NewControllerManagedBy(mgr).
 		For(&cruisev1.GitRepository{}, builder.WithPredicates(
 			predicate.Or(predicate.GenerationChangedPredicate{}, predicate.AnnotationChangedPredicate{}))).
-		WatchesRawSource(source.Channel(r.pushes, &handler.TypedEnqueueRequestForObject[*cruisev1.GitRepository]{})).
 		Named("gitrepository").
 		Complete(r)
-}
-
-// Trigger implements webhook.Trigger: every GitRepository whose URL the
-// push names is fetched at once.
-func (r *GitRepositoryReconciler) Trigger(ctx context.Context, ev webhook.Event) error {
-	var list cruisev1.GitRepositoryList
-	if err := r.Client.List(ctx, &list); err != nil {
-		return fmt.Errorf("list GitRepositories: %w", err)
-	}
-	for i := range list.Items {
-		repo := &list.Items[i]
-		if ev.Matches(repo.Spec.URL) {
-			select {
-			case r.pushes <- event.TypedGenericEvent[*cruisev1.GitRepository]{Object: repo}:
-			case <-ctx.Done():
-				return ctx.Err()
-			}
-		}
-	}
-	return nil
 }
 
 func (r *GitRepositoryReconciler) now() time.Time {

@@ -102,7 +102,12 @@ func (p *controllerProcess) kill() {
 
 // reconciles returns the Application reconciles the process has finished,
 // from its metrics; -1 while the endpoint is not up.
-func (p *controllerProcess) reconciles() float64 {
+func (p *controllerProcess) reconciles() float64 { return p.reconcilesOf("application") }
+
+// reconcilesOf returns the reconciles controller ("application",
+// "gitrepository") has finished in the process; -1 while the endpoint is
+// not up.
+func (p *controllerProcess) reconcilesOf(controller string) float64 {
 	resp, err := http.Get(p.metrics)
 	if err != nil {
 		return -1
@@ -112,7 +117,7 @@ func (p *controllerProcess) reconciles() float64 {
 	sc := bufio.NewScanner(resp.Body)
 	for sc.Scan() {
 		line := sc.Text()
-		if strings.HasPrefix(line, "controller_runtime_reconcile_total{") && strings.Contains(line, `controller="application"`) {
+		if strings.HasPrefix(line, "controller_runtime_reconcile_total{") && strings.Contains(line, `controller="`+controller+`"`) {
 			var v float64
 			if _, err := fmt.Sscanf(line[strings.LastIndexByte(line, ' ')+1:], "%g", &v); err == nil {
 				total += v

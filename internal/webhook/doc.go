@@ -4,11 +4,15 @@
 // safety net; a lost, refused or throttled webhook only delays a change
 // until then.
 //
-// The package knows nothing of Kubernetes. The operator supplies two
-// narrow interfaces: [Receivers] finds a configured [Receiver] by the token
-// in the URL, and [Trigger] is told about each verified push ([Event]) and
-// requests the reconcile of every GitRepository whose URL [Event.Matches].
-// [NewHandler] ties them into an http.Handler.
+// The handler knows nothing of Kubernetes. It calls two narrow
+// interfaces: [Receivers] finds a configured [Receiver] by the token in the
+// URL, and [Trigger] is told about each verified push ([Event]) and asks
+// for a fetch of every GitRepository whose URL [Event.Matches].
+// [NewHandler] ties them into an http.Handler. [Annotator] (annotate.go,
+// the package's only Kubernetes code) is the operator's Trigger: it sets
+// the annotation cruise.dev/reconcile-at on the matching GitRepositories
+// through the API server, so every replica of the operator answers
+// webhooks and the leader's reconciler does the fetch.
 //
 // # Request flow
 //
@@ -21,12 +25,18 @@
 //	receiver failed verification too often lately     429 (Retry-After), not verified
 //	body over Options.MaxBodyBytes (default 1 MiB)    413
 //	signature or token missing or wrong               401
-//	event is not a push (GitHub ping)                 200 {"triggered":false}
+//	event is not a push (GitHub ping)                 200 {"triggered":0,"repositories":[],"message":"ping received"}
 //	event is not a push (anything else)               204
 //	payload not JSON, or names no repository          400
 //	generic: "url" outside the receiver's RepoURLs    403
 //	Trigger returns an error                          500
-//	otherwise                                         202 {"triggered":true}
+//	no GitRepository matches the push                 200 {"triggered":0,"repositories":[],"message":"no GitRepository matches <url>"}
+//	otherwise                                         202 {"triggered":N,"repositories":["<namespace>/<name>",...]}
+//
+// [Response] documents the body. A push that matches nothing is a 200, not
+// an error status: an organization-wide hook names repositories the
+// cluster does not deploy from, and GitLab disables hooks that keep
+// failing; the message still shows in the host's delivery log.
 //
 // The body is read once, through http.MaxBytesReader, and the signature is
 // checked over exactly those bytes before any of them is parsed: nothing
@@ -71,5 +81,7 @@
 // A push names its repository in several spellings (https clone URL, ssh
 // clone URL, web URL); [Event.RepoURLs] has them all. [NormalizeURL] maps
 // each spelling to "host/owner/repo" so the operator can compare them with
-// a GitRepository's URL, whichever form that uses.
+// a GitRepository's URL, whichever form that uses. A GitRepository on a
+// local path or a file:// URL matches no push: it is opened in place on
+// the operator's disk, and only its poll picks changes up.
 package webhook

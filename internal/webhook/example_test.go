@@ -17,11 +17,13 @@ func ExampleNewHandler() {
 		Provider: webhook.ProviderGeneric,
 		Secret:   secret,
 	})
-	trigger := webhook.TriggerFunc(func(_ context.Context, ev webhook.Event) error {
-		// The operator would request a reconcile of every GitRepository
+	trigger := webhook.TriggerFunc(func(_ context.Context, ev webhook.Event) ([]string, error) {
+		// The operator's Annotator asks for a fetch of every GitRepository
 		// whose spec.url ev.Matches.
-		fmt.Println("fetch", ev.Matches("git@git.example.net:team/config.git"), ev.Ref)
-		return nil
+		if ev.Matches("git@git.example.net:team/config.git") {
+			return []string{"apps/config"}, nil
+		}
+		return nil, nil
 	})
 	h := webhook.NewHandler(receivers, trigger, webhook.Options{})
 
@@ -32,8 +34,7 @@ func ExampleNewHandler() {
 	h.ServeHTTP(rec, req)
 	fmt.Print(rec.Code, " ", rec.Body.String())
 	// Output:
-	// fetch true refs/heads/main
-	// 202 {"triggered":true}
+	// 202 {"triggered":1,"repositories":["apps/config"]}
 }
 
 func ExampleNormalizeURL() {

@@ -115,7 +115,7 @@ func (h *handler) dispatch(w http.ResponseWriter, r *http.Request, log *slog.Log
 	switch ev.kind {
 	case eventPing:
 		log.InfoContext(ctx, "webhook ping")
-		writeJSON(w, http.StatusOK, result{Triggered: false})
+		writeJSON(w, http.StatusOK, Response{Repositories: []string{}, Message: "ping received"})
 		return
 	case eventIgnored:
 		log.DebugContext(ctx, "webhook event ignored")
@@ -135,18 +135,40 @@ func (h *handler) dispatch(w http.ResponseWriter, r *http.Request, log *slog.Log
 	}
 
 	event := Event{Receiver: rcv.Name, Provider: rcv.Provider, RepoURLs: pu.urls, Ref: pu.ref, Delivery: ev.delivery}
-	if err := h.trigger.Trigger(ctx, event); err != nil {
-		log.ErrorContext(ctx, "webhook trigger failed", "error", fmt.Errorf("receiver %s: %w", rcv.Name, err))
+	repos, err := h.trigger.Trigger(ctx, event)
+	if err != nil {
+		log.ErrorContext(ctx, "webhook trigger failed", "repositories", repos,
+			"error", fmt.Errorf("receiver %s: %w", rcv.Name, err))
 		writeError(w, http.StatusInternalServerError, "internal error")
 		return
 	}
-	log.InfoContext(ctx, "webhook triggered", "urls", pu.urls, "ref", pu.ref)
-	writeJSON(w, http.StatusAccepted, result{Triggered: true})
+	if len(repos) == 0 {
+		// 200, not an error status: an organization-wide hook legitimately
+		// names repositories this cluster does not deploy from, and GitLab
+		// disables a hook that keeps failing. The message shows in the
+		// host's delivery log, for the case where a URL is spelled in a way
+		// that matches nothing.
+		log.InfoContext(ctx, "webhook push matches no GitRepository", "urls", pu.urls, "ref", pu.ref)
+		writeJSON(w, http.StatusOK, Response{Repositories: []string{}, Message: "no GitRepository matches " + pu.urls[0]})
+		return
+	}
+	log.InfoContext(ctx, "webhook triggered", "urls", pu.urls, "ref", pu.ref, "repositories", repos)
+	writeJSON(w, http.StatusAccepted, Response{Triggered: len(repos), Repositories: repos})
 }
 
-// result is the body of a successful response.
-type result struct {
-	Triggered bool `json:"triggered"`
+// Response is the JSON body of every answer to a verified request that is
+// not an error (errors are {"error": "<fixed text>"}):
+//
+//	202 {"triggered":2,"repositories":["apps/env","team/env"]}
+//	200 {"triggered":0,"repositories":[],"message":"no GitRepository matches https://git.example.net/team/config.git"}
+//	200 {"triggered":0,"repositories":[],"message":"ping received"}
+type Response struct {
+	// Triggered is how many GitRepositories were asked to fetch.
+	Triggered int `json:"triggered"`
+	// Repositories are their "namespace/name", sorted; never null.
+	Repositories []string `json:"repositories"`
+	// Message says why nothing was triggered.
+	Message string `json:"message,omitempty"`
 }
 
 // payloadMessage is the client-facing text for a payload error: fixed

@@ -280,3 +280,52 @@ func TestLogsNeverContainSecrets(t *testing.T) {
 		}
 	}
 }
+
+// TestAnswerSaysWhatWasTriggered: the answer to a verified request counts
+// and names the GitRepositories asked to fetch, and says why when there
+// are none.
+func TestAnswerSaysWhatWasTriggered(t *testing.T) {
+	push := fixture(t, "github-push.json")
+	ping := fixture(t, "github-ping.json")
+	signed := func(event string, body []byte) request {
+		return request{path: "/hook/" + githubName, body: body,
+			header: hdr("X-GitHub-Event", event, "X-Hub-Signature-256", hubSignature(githubSecret, body))}
+	}
+	tests := []struct {
+		name       string
+		repos      []string
+		req        request
+		wantStatus int
+		wantBody   string
+	}{
+		{
+			name:       "two repositories",
+			repos:      []string{"apps/config", "team/config"},
+			req:        signed("push", push),
+			wantStatus: http.StatusAccepted,
+			wantBody:   `{"triggered":2,"repositories":["apps/config","team/config"]}`,
+		},
+		{
+			name:       "no repository matches: 200 naming the pushed URL",
+			repos:      []string{},
+			req:        signed("push", push),
+			wantStatus: http.StatusOK,
+			wantBody:   `{"triggered":0,"repositories":[],"message":"no GitRepository matches https://github.com/octo-org/deploy-config.git"}`,
+		},
+		{
+			name:       "ping",
+			req:        signed("ping", ping),
+			wantStatus: http.StatusOK,
+			wantBody:   `{"triggered":0,"repositories":[],"message":"ping received"}`,
+		},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			srv := newServer(t, testReceivers(), &recorder{repos: tc.repos}, Options{})
+			resp := send(t, srv, tc.req)
+			if resp.status != tc.wantStatus || resp.body != tc.wantBody+"\n" {
+				t.Errorf("answer %d %s\nwant   %d %s", resp.status, resp.body, tc.wantStatus, tc.wantBody)
+			}
+		})
+	}
+}

@@ -51,18 +51,24 @@ func testReceivers() StaticReceivers {
 }
 
 // recorder is the consumer side: a Trigger that remembers what it was
-// told and answers err.
+// told and answers repos and err. A nil repos answers one repository,
+// "test/config", so that a push is accepted; an empty one matches none.
 type recorder struct {
+	repos []string
+	err   error
+
 	mu     sync.Mutex
 	events []Event // guarded by mu
-	err    error
 }
 
-func (r *recorder) Trigger(_ context.Context, ev Event) error {
+func (r *recorder) Trigger(_ context.Context, ev Event) ([]string, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.events = append(r.events, ev)
-	return r.err
+	if r.repos == nil {
+		return []string{"test/config"}, r.err
+	}
+	return r.repos, r.err
 }
 
 func (r *recorder) got() []Event {
@@ -145,6 +151,9 @@ func fixture(t testing.TB, name string) []byte {
 	return b
 }
 
+// acceptedBody is the answer to a push the recorder accepts.
+const acceptedBody = `{"triggered":1,"repositories":["test/config"]}` + "\n"
+
 // hookCase is one row of a provider's table.
 type hookCase struct {
 	name       string
@@ -169,8 +178,8 @@ func runHookCases(t *testing.T, cases []hookCase) {
 				t.Errorf("triggered %+v\nwant      %+v", got, tc.want)
 			}
 			switch {
-			case tc.wantStatus == http.StatusAccepted && resp.body != "{\"triggered\":true}\n":
-				t.Errorf("body = %q, want {\"triggered\":true}", resp.body)
+			case tc.wantStatus == http.StatusAccepted && resp.body != acceptedBody:
+				t.Errorf("body = %q, want %q", resp.body, acceptedBody)
 			case tc.wantStatus == http.StatusNoContent && resp.body != "":
 				t.Errorf("204 with body %q", resp.body)
 			}

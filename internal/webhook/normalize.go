@@ -21,8 +21,11 @@ import "strings"
 //
 // Scp-style URLs ("[user@]host:path") are recognized the way git does: a
 // colon before the first slash. NormalizeURL never fails; it returns "" for
-// an input without a host (empty, blank, a local path), and applying it
-// twice changes nothing.
+// an input without a host (empty, blank, a local path) and for every
+// file:// URL, even file://localhost/...: the operator opens those in
+// place on its own disk, and no forge's push names them. "" matches
+// nothing ([Event.Matches]), so such a GitRepository is never triggered by
+// a webhook, only polled. Applying NormalizeURL twice changes nothing.
 func NormalizeURL(u string) string {
 	host, path := splitHostPath(strings.TrimSpace(u))
 	host = strings.ToLower(strings.TrimSpace(host))
@@ -41,6 +44,9 @@ func NormalizeURL(u string) string {
 // path of a URL, an scp-style address or a bare "host/path".
 func splitHostPath(s string) (host, path string) {
 	if i := strings.Index(s, "://"); i >= 0 && isScheme(s[:i]) {
+		if strings.EqualFold(s[:i], "file") {
+			return "", ""
+		}
 		rest := s[i+3:]
 		if j := strings.IndexAny(rest, "?#"); j >= 0 {
 			rest = rest[:j]

@@ -35,6 +35,8 @@ func TestNormalizeURL(t *testing.T) {
 		{"blank", "   ", ""},
 		{"local path has no host", "/srv/git/config.git", ""},
 		{"file URL has no host", "file:///srv/git/config.git", ""},
+		{"file URL naming localhost is still a local path", "file://localhost/srv/git/config.git", ""},
+		{"file URL in upper case", "FILE://localhost/srv/git/config.git", ""},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -69,6 +71,14 @@ func TestEventMatches(t *testing.T) {
 	for _, tc := range tests {
 		if got := ev.Matches(tc.url); got != tc.want {
 			t.Errorf("Matches(%q) = %v, want %v", tc.url, got, tc.want)
+		}
+	}
+	// A GitRepository on a local path is opened in place, not fetched from
+	// a forge: no push can name it, not even one spelling the same URL.
+	local := Event{RepoURLs: []string{"file://localhost/srv/git/config.git", "https://localhost/srv/git/config.git"}}
+	for _, u := range []string{"file://localhost/srv/git/config.git", "file:///srv/git/config.git", "/srv/git/config.git"} {
+		if local.Matches(u) {
+			t.Errorf("local repository %q matched a push", u)
 		}
 	}
 	if (Event{RepoURLs: []string{""}}).Matches("") {

@@ -63,19 +63,23 @@ func (e Event) Matches(repoURL string) bool {
 	return false
 }
 
-// Trigger acts on a verified push. The operator implements it: it finds
-// the GitRepositories whose URL matches the event and requests their
-// reconcile. Trigger is called on the request's goroutine with the
-// request's context, so it should enqueue work rather than do it.
+// Trigger acts on a verified push: it asks for a fetch of every
+// GitRepository whose URL the event [Event.Matches] and returns their
+// "namespace/name", sorted, which the handler reports to the sender; none
+// is a valid answer (the push names a repository this cluster does not
+// deploy from). [Annotator] is the operator's Trigger. Trigger is called on
+// the request's goroutine with the request's context, so it should ask for
+// work rather than do it. On error it may still have asked for some
+// fetches; the sender then gets a 500 all the same.
 type Trigger interface {
-	Trigger(ctx context.Context, ev Event) error
+	Trigger(ctx context.Context, ev Event) ([]string, error)
 }
 
 // TriggerFunc adapts a function to [Trigger].
-type TriggerFunc func(ctx context.Context, ev Event) error
+type TriggerFunc func(ctx context.Context, ev Event) ([]string, error)
 
 // Trigger calls f(ctx, ev).
-func (f TriggerFunc) Trigger(ctx context.Context, ev Event) error { return f(ctx, ev) }
+func (f TriggerFunc) Trigger(ctx context.Context, ev Event) ([]string, error) { return f(ctx, ev) }
 
 // Receiver is one configured webhook endpoint, served at /hook/<Name>.
 type Receiver struct {
