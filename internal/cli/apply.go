@@ -134,17 +134,11 @@ func (o *ApplyOptions) run(ctx context.Context, p *applyPrinter) (string, *apply
 	if err != nil {
 		return src.Revision, nil, err
 	}
-	opts := apply.ApplyOptions{
-		Owner:      c.owner,
-		Inventory:  c.inventory,
-		Namespaces: c.namespaces,
-		Prune:      o.Prune,
-		Force:      o.Force,
-		DryRun:     o.DryRun,
-	}
-	if o.Wait && !o.DryRun {
-		opts.WaitTimeout = o.Timeout
-	}
+	t := c.target()
+	// A dry run creates nothing that could become healthy.
+	t.Prune, t.Force, t.Wait, t.Timeout = o.Prune, o.Force, o.Wait && !o.DryRun, o.Timeout
+	opts := t.ApplyOptions(c.inventory)
+	opts.DryRun = o.DryRun
 	if o.Output == outputText {
 		opts.Progress = p.progress
 	}

@@ -110,12 +110,11 @@ func (o *DiffOptions) run(ctx context.Context) (string, []apply.ObjectDiff, erro
 	if err != nil {
 		return src.Revision, nil, err
 	}
-	diffs, err := c.engine.Diff(ctx, src.Objects, apply.DiffOptions{
-		Owner:      c.owner,
-		Inventory:  c.inventory,
-		Namespaces: c.namespaces,
-		Prune:      o.Prune,
-	})
+	// What cruise apply with the same flags compares with: force and wait
+	// change how an apply gets there, not where.
+	t := c.target()
+	t.Prune = o.Prune
+	diffs, err := c.engine.Diff(ctx, src.Objects, t.DiffOptions(c.inventory))
 	return src.Revision, diffs, err
 }
 

@@ -11,6 +11,7 @@ import (
 	"golang.org/x/term"
 
 	"github.com/cruisegitops/cruise/internal/apply"
+	"github.com/cruisegitops/cruise/internal/source"
 )
 
 // outputFormat is the value of -o/--output: text for people, json for
@@ -69,13 +70,15 @@ func describeSource(revision, src string) string {
 	return "revision " + shortRevision(revision)
 }
 
-// shortRevision shortens the SHA of "main@sha1:<40 hex>" to 12 digits.
+// shortRevision shortens the SHA of "main@sha1:<40 hex>" to 12 digits;
+// anything else is shown whole.
 func shortRevision(rev string) string {
-	i := strings.LastIndex(rev, "sha1:")
-	if i < 0 || len(rev) < i+5+12 {
+	r, ok := source.ParseRevision(rev)
+	if !ok {
 		return rev
 	}
-	return rev[:i+5+12]
+	r.Commit = r.Commit[:12]
+	return r.String()
 }
 
 // changeLine is the text form of one change: "Deployment/ns/web created".

@@ -15,6 +15,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/validation"
 
 	"github.com/cruisegitops/cruise/internal/apply"
+	"github.com/cruisegitops/cruise/internal/pipeline"
 	"github.com/cruisegitops/cruise/internal/render"
 	"github.com/cruisegitops/cruise/internal/source"
 )
@@ -384,6 +385,13 @@ type cluster struct {
 	owner      apply.Owner
 	inventory  apply.Inventory
 	namespaces apply.Namespaces
+}
+
+// target is where the objects go: the inventory named by --name in
+// --inventory-namespace, and the namespaces of -n and --target-namespace.
+// Each command adds how (prune, force, wait).
+func (c *cluster) target() pipeline.Target {
+	return pipeline.Target{Owner: c.owner, Namespaces: c.namespaces}
 }
 
 // connect loads the kubeconfig and builds the engine. It does not contact

@@ -324,10 +324,7 @@ func interval(app *cruisev1.Application) time.Duration {
 
 // revisionCommit takes the commit out of "<ref>@sha1:<commit>".
 func revisionCommit(rev string) string {
-	if i := strings.LastIndex(rev, "sha1:"); i >= 0 {
-		return rev[i+len("sha1:"):]
-	}
-	return ""
+	return gitsource.RevisionCommit(rev)
 }
 
 func kindsOf(refs []cruisev1.ObjectRef) []schema.GroupVersionKind {

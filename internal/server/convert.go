@@ -1,7 +1,6 @@
 package server
 
 import (
-	"strings"
 	"time"
 
 	"k8s.io/apimachinery/pkg/api/meta"
@@ -9,6 +8,7 @@ import (
 
 	"github.com/cruisegitops/cruise/api/v1alpha1"
 	"github.com/cruisegitops/cruise/internal/server/apiv1"
+	"github.com/cruisegitops/cruise/internal/source"
 )
 
 // healthOf maps kstatus results, as the controller records them, to the
@@ -33,14 +33,6 @@ func healthOf(kstatus string) string {
 var healthRank = map[string]int{
 	apiv1.HealthHealthy: 0, apiv1.HealthSuspended: 1, apiv1.HealthProgressing: 2,
 	apiv1.HealthUnknown: 3, apiv1.HealthMissing: 4, apiv1.HealthDegraded: 5,
-}
-
-// commitOf returns the SHA of a revision "main@sha1:abc…" or "sha1:abc…".
-func commitOf(revision string) string {
-	if _, sha, ok := strings.Cut(revision, "sha1:"); ok {
-		return sha
-	}
-	return revision
 }
 
 func toApplication(a *v1alpha1.Application) apiv1.Application {
@@ -83,7 +75,7 @@ func toApplication(a *v1alpha1.Application) apiv1.Application {
 	}
 	// A newer revision not yet applied is out of sync whatever the
 	// objects say.
-	if out.LastAttempted != "" && commitOf(out.LastAttempted) != commitOf(out.Revision) {
+	if out.LastAttempted != "" && source.RevisionCommit(out.LastAttempted) != source.RevisionCommit(out.Revision) {
 		out.Sync = apiv1.SyncOutOfSync
 	}
 	if len(resources) == 0 && ready != nil {
@@ -133,7 +125,7 @@ func toSource(g *v1alpha1.GitRepository) apiv1.Source {
 func toHistory(a *v1alpha1.Application) []apiv1.HistoryEntry {
 	out := make([]apiv1.HistoryEntry, 0, len(a.Status.History))
 	for _, h := range a.Status.History {
-		out = append(out, apiv1.HistoryEntry{Revision: h.Revision, Commit: commitOf(h.Revision), Subject: h.Message,
+		out = append(out, apiv1.HistoryEntry{Revision: h.Revision, Commit: source.RevisionCommit(h.Revision), Subject: h.Message,
 			Author: h.Author, Time: h.Time.Time.UTC().Truncate(time.Second), Result: h.Result, Error: h.Error})
 	}
 	return out

@@ -10,7 +10,7 @@ import (
 
 	"github.com/cruisegitops/cruise/api/v1alpha1"
 	"github.com/cruisegitops/cruise/internal/apply"
-	"github.com/cruisegitops/cruise/internal/render"
+	"github.com/cruisegitops/cruise/internal/pipeline"
 	"github.com/cruisegitops/cruise/internal/server/apiv1"
 	"github.com/cruisegitops/cruise/internal/source"
 )
@@ -39,15 +39,11 @@ func (s *Server) diff(ctx context.Context, app *v1alpha1.Application) (*apiv1.Di
 		}
 		auth = source.AuthFromData(secret.Data)
 	}
-	var ref source.Ref
-	if r := repo.Spec.Ref; r != nil {
-		ref = source.Ref{Branch: r.Branch, Tag: r.Tag, SemVer: r.SemVer, Commit: r.Commit}
-	}
-	art, err := s.fetcher.Fetch(ctx, source.Request{URL: repo.Spec.URL, Ref: ref, Auth: auth})
+	art, err := s.fetcher.Fetch(ctx, pipeline.SourceRequest(repo, auth))
 	if err != nil {
 		return nil, newError(http.StatusBadGateway, apiv1.CodeUnavailable, "fetch %s: %v", srcKey, err)
 	}
-	rendered, err := render.Render(ctx, render.Options{Root: art.Dir, Path: app.Spec.Path, Ignore: repo.Spec.Ignore})
+	rendered, err := pipeline.Render(ctx, app, repo, art.Dir)
 	if err != nil {
 		return nil, newError(http.StatusUnprocessableEntity, apiv1.CodeBadRequest, "render %s at %s: %v", app.Spec.Path, art.Revision, err)
 	}
@@ -55,12 +51,7 @@ func (s *Server) diff(ctx context.Context, app *v1alpha1.Application) (*apiv1.Di
 	if err != nil {
 		return nil, err
 	}
-	diffs, err := eng.Diff(ctx, rendered.Objects, apply.DiffOptions{
-		Owner:      apply.Owner{Name: app.Name, Namespace: app.Namespace},
-		Inventory:  recordedInventory(app.Status.Inventory),
-		Namespaces: apply.Namespaces{Default: app.Namespace, Target: app.Spec.TargetNamespace},
-		Prune:      app.Spec.Prune,
-	})
+	diffs, err := eng.Diff(ctx, rendered.Objects, pipeline.TargetOf(app).DiffOptions(recordedInventory(app.Status.Inventory)))
 	if err != nil {
 		if ke := fromKube(err, "diff of "+app.Namespace+"/"+app.Name); ke.status != http.StatusInternalServerError {
 			return nil, ke

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"path"
 	"regexp"
 	"strings"
 
@@ -15,6 +14,7 @@ import (
 
 	"github.com/cruisegitops/cruise/api/v1alpha1"
 	"github.com/cruisegitops/cruise/internal/gitwrite"
+	"github.com/cruisegitops/cruise/internal/pipeline"
 	"github.com/cruisegitops/cruise/internal/server/apiv1"
 	"github.com/cruisegitops/cruise/internal/source"
 )
@@ -61,17 +61,14 @@ func (s *Server) rollback(ctx context.Context, ns, name, revision string) (*apiv
 	if err != nil {
 		return nil, err
 	}
-	base := commitOf(app.Status.LastAppliedRevision)
-	if !fullSHARe.MatchString(base) {
-		base = ""
-	}
+	base := source.RevisionCommit(app.Status.LastAppliedRevision)
 	email := id.Email
 	if email == "" {
 		email = strings.ReplaceAll(id.User, " ", "_") + "@cruise.invalid"
 	}
 	res, err := gitwrite.Revert(ctx, gitwrite.Request{
 		URL: repo.Spec.URL, Branch: branch, Auth: auth, Target: target, Base: base,
-		Paths:   rollbackPaths(app),
+		Paths:   pipeline.Paths(app),
 		Author:  gitwrite.Signature{Name: id.User, Email: email},
 		Message: fmt.Sprintf("Roll back %s/%s to %s\n\nRestores the application's files to their state at %s.\nRequested by %s via cruise server.\n", ns, name, target[:7], target, id.User),
 		Timeout: s.opts.GitTimeout,
@@ -96,8 +93,8 @@ func rollbackBranch(repo *v1alpha1.GitRepository) string {
 		return r.Branch
 	}
 	if art := repo.Status.Artifact; art != nil {
-		if b, _, ok := strings.Cut(art.Revision, "@sha1:"); ok {
-			return b
+		if rev, ok := source.ParseRevision(art.Revision); ok {
+			return rev.Ref
 		}
 	}
 	return ""
@@ -108,7 +105,7 @@ func rollbackBranch(repo *v1alpha1.GitRepository) string {
 func resolveRevision(app *v1alpha1.Application, rev string) (string, error) {
 	var found []string
 	for _, h := range app.Status.History {
-		if c := commitOf(h.Revision); strings.HasPrefix(c, rev) && !containsString(found, c) {
+		if c := source.RevisionCommit(h.Revision); strings.HasPrefix(c, rev) && !containsString(found, c) {
 			found = append(found, c)
 		}
 	}
@@ -131,22 +128,6 @@ func containsString(list []string, v string) bool {
 		}
 	}
 	return false
-}
-
-// rollbackPaths are the application's directory and every file its last
-// render read (kustomize bases may live elsewhere).
-func rollbackPaths(app *v1alpha1.Application) []string {
-	p := path.Clean(strings.TrimPrefix(app.Spec.Path, "./"))
-	if p == "." || p == "/" || p == "" {
-		return nil // the whole repository is the application
-	}
-	paths := []string{p}
-	for _, f := range app.Status.RenderedFiles {
-		if f = path.Clean(f); f != p && !strings.HasPrefix(f, p+"/") && !strings.HasPrefix(f, "../") {
-			paths = append(paths, f)
-		}
-	}
-	return paths
 }
 
 // canUpdate asks Kubernetes, with a dry-run patch as the user, whether

@@ -28,6 +28,11 @@
 // ("branch:main", "tag:v1", "semver:>=1 <2", "commit:<sha>", a bare name or
 // a bare 40-hex SHA).
 //
+// An [Artifact] names what was fetched as a [Revision], written
+// "<branch or tag>@sha1:<commit>" ("sha1:<commit>" when a commit was asked
+// for). That string is what the CRDs' status records; [ParseRevision] is
+// the one reader of it.
+//
 // # Cache
 //
 // A [Fetcher] keeps, under [Options.CacheDir]:

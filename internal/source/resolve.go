@@ -87,13 +87,9 @@ type target struct {
 	localRef plumbing.ReferenceName
 }
 
-// revision formats the Artifact revision: "<name>@sha1:<sha>" or
-// "sha1:<sha>" for a commit.
+// revision is the Artifact revision of commit resolved from t.
 func (t target) revision(commit string) string {
-	if t.name == "" {
-		return "sha1:" + commit
-	}
-	return t.name + "@sha1:" + commit
+	return Revision{Ref: t.name, Commit: commit}.String()
 }
 
 func branchTarget(name string, h plumbing.Hash) target {

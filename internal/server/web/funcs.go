@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/cruisegitops/cruise/internal/server/apiv1"
+	"github.com/cruisegitops/cruise/internal/source"
 )
 
 // funcs are the templates' helpers. They return plain strings, never
@@ -68,22 +69,13 @@ func cls(v string) string {
 	return string(b)
 }
 
-// revisionCommit takes the commit out of "<ref>@sha1:<commit>"; a bare
-// commit is returned as it is.
-func revisionCommit(rev string) string {
-	if i := strings.LastIndex(rev, "sha1:"); i >= 0 {
-		return rev[i+len("sha1:"):]
-	}
-	if isHex(rev) {
-		return rev
-	}
-	return ""
-}
-
-// short is the 7-digit commit of a revision, as git shows it; a revision
-// without a commit (a tag name) is shown whole.
+// short is the 7-digit commit of a revision ("<ref>@sha1:<commit>") or of
+// a bare commit, as git shows it; anything else is shown whole.
 func short(rev string) string {
-	c := revisionCommit(rev)
+	c := source.RevisionCommit(rev)
+	if c == "" && isHex(rev) {
+		c = rev
+	}
 	if c == "" {
 		return rev
 	}
@@ -112,7 +104,7 @@ func commitOf(h apiv1.HistoryEntry) string {
 	if h.Commit != "" {
 		return h.Commit
 	}
-	return revisionCommit(h.Revision)
+	return source.RevisionCommit(h.Revision)
 }
 
 // newestSucceeded is the index of the entry the application runs now;
