@@ -20,7 +20,10 @@
 // cannot be dry-run before that definition exists: they are validated right
 // after the definitions are applied, and if one of them is invalid, the
 // definitions this run created are deleted again, so the cluster is left as
-// it was.
+// it was. Should that fail (an identity may be allowed to create Namespaces
+// but not to delete them), the error says which definition was left behind,
+// beside the original error, and the definition stays in the inventory so
+// that a later run can prune it.
 //
 // An object that did not change (its dry-run result equals the live object)
 // is not written. A change to an immutable field (a Job's template, a
@@ -42,7 +45,13 @@
 // longer rendered, and still carry this inventory's owner labels; an object
 // annotated cruise.dev/prune: disabled is kept. Namespaces and CRDs are
 // deleted last, and only when no other object managed by cruise (nor, for a
-// CRD, any custom resource at all) remains in them.
+// CRD, any custom resource at all) remains in them. Deleting either deletes
+// everything in it, whoever made it, so what the engine cannot look at
+// counts as in use: a kind its identity may not list in the Namespace (or
+// an API group discovery cannot read) keeps the Namespace, and custom
+// resources it may not list keep their CRD. The definition is then
+// PruneSkipped, with a message naming what could not be listed, and stays
+// in the inventory for a later run.
 //
 // # Diff and health
 //

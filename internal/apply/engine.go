@@ -153,11 +153,7 @@ func (e *Engine) Apply(ctx context.Context, objs []render.Object, opts ApplyOpti
 			return nil, err
 		}
 		if err := e.plan(ctx, later, opts.Force); err != nil {
-			e.rollback(defs)
-			if opts.Inventory != nil {
-				_ = opts.Inventory.Store(ctx, recorded)
-			}
-			return nil, err
+			return nil, e.undoDefinitions(ctx, defs, recorded, opts.Inventory, err)
 		}
 		rest = append(rest, later...)
 		sortByRank(rest)
@@ -176,7 +172,12 @@ func (e *Engine) Apply(ctx context.Context, objs []render.Object, opts ApplyOpti
 		keep = append(keep, kept...)
 		if err != nil {
 			// What could not be deleted stays recorded for the next run.
-			_ = opts.Inventory.Store(ctx, keep)
+			// The caller's context may be what made prune fail.
+			cctx, cancel := cleanupContext(ctx)
+			defer cancel()
+			if serr := opts.Inventory.Store(cctx, keep); serr != nil {
+				err = errors.Join(err, serr)
+			}
 			return res, err
 		}
 	} else if opts.Inventory != nil {

@@ -4,12 +4,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sort"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/client-go/discovery"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 )
 
@@ -94,14 +96,14 @@ func (e *Engine) pruneOne(ctx context.Context, r ObjRef, owner Owner, deleted ma
 			if err != nil {
 				return nil, false, err
 			}
-			return &Change{Ref: r, Action: PruneSkipped, Message: "still holds " + inUse}, true, nil
+			return &Change{Ref: r, Action: PruneSkipped, Message: inUse}, true, nil
 		}
 	case crdGK:
 		if inUse, err := e.crdInUse(ctx, r.Name); err != nil || inUse != "" {
 			if err != nil {
 				return nil, false, err
 			}
-			return &Change{Ref: r, Action: PruneSkipped, Message: "still has " + inUse}, true, nil
+			return &Change{Ref: r, Action: PruneSkipped, Message: inUse}, true, nil
 		}
 	}
 	if !dryRun {
@@ -120,42 +122,70 @@ func (e *Engine) pruneOne(ctx context.Context, r ObjRef, owner Owner, deleted ma
 	return &Change{Ref: r, Action: Pruned}, false, nil
 }
 
-// namespaceInUse names an object managed by cruise (under any inventory)
-// that lives in the namespace and is not being deleted, or returns "".
+// namespaceInUse says why the namespace must be kept, or returns "" when
+// no object managed by cruise (under any inventory) lives in it any more,
+// apart from those being deleted. Deleting a Namespace deletes everything
+// in it, whoever owns it, so a kind the engine may not list there, or an
+// API group discovery cannot read, keeps the Namespace too: not being able
+// to look must mean "in use".
 func (e *Engine) namespaceInUse(ctx context.Context, ns string, deleted map[string]bool) (string, error) {
 	lists, err := e.discovery.ServerPreferredNamespacedResources()
-	if err != nil && len(lists) == 0 {
+	var partial *discovery.ErrGroupDiscoveryFailed
+	if err != nil && (!errors.As(err, &partial) || len(lists) == 0) {
 		return "", fmt.Errorf("discover namespaced resources: %w", err)
 	}
+	var unknown []unlisted
 	for _, list := range lists {
 		gv, err := schema.ParseGroupVersion(list.GroupVersion)
 		if err != nil {
+			unknown = append(unknown, unlisted{what: "the kinds of " + list.GroupVersion, why: err.Error()})
 			continue
 		}
 		for _, res := range list.APIResources {
 			if !hasVerb(res.Verbs, "list") {
-				continue
+				continue // nothing can be listed, so nothing is stored (bindings, reviews)
 			}
 			objs := &metav1.PartialObjectMetadataList{}
 			objs.SetGroupVersionKind(gv.WithKind(res.Kind + "List"))
 			err := e.client.List(ctx, objs, client.InNamespace(ns), client.HasLabels{LabelName})
-			if err != nil {
-				continue // an aggregated API that is down must not block prune
+			switch {
+			case apierrors.IsNotFound(err), meta.IsNoMatchError(err):
+				continue // the kind went away since discovery (a CRD just pruned)
+			case err != nil:
+				unknown = append(unknown, unlisted{what: resourceName(gv.Group, res.Name), why: listFailure(err)})
+				continue
 			}
 			for _, o := range objs.Items {
 				ref := ObjRef{Group: gv.Group, Kind: res.Kind, Namespace: ns, Name: o.Name}
 				if o.DeletionTimestamp == nil && !deleted[ref.Key()] {
-					return ref.String(), nil
+					return "still holds " + ref.String(), nil
 				}
 			}
 		}
 	}
-	return "", nil
+	if partial != nil {
+		for gv, err := range partial.Groups {
+			unknown = append(unknown, unlisted{what: "the kinds of " + gv.String(), why: fmt.Sprintf("discovery failed: %v", err)})
+		}
+	}
+	if len(unknown) == 0 {
+		return "", nil
+	}
+	sort.Slice(unknown, func(i, j int) bool { return unknown[i].what < unknown[j].what })
+	more := ""
+	if len(unknown) > 1 {
+		more = fmt.Sprintf(" nor %d more kinds", len(unknown)-1)
+	}
+	return fmt.Sprintf("kept: cannot list %s in namespace %s (%s)%s, so it may still be in use", unknown[0].what, ns, unknown[0].why, more), nil
 }
 
-// crdInUse names a custom resource of the CRD that is not being deleted,
-// or returns "". Deleting a CRD deletes all of its objects, whoever made
-// them, so any one of them keeps it.
+// unlisted is a resource (or group of them) that could not be listed.
+type unlisted struct{ what, why string }
+
+// crdInUse says why the CRD must be kept, or returns "": any custom
+// resource of it that is not being deleted keeps it, whoever made it,
+// since deleting a CRD deletes all of its objects. Not being allowed to
+// list them keeps it too.
 func (e *Engine) crdInUse(ctx context.Context, name string) (string, error) {
 	crd := &unstructured.Unstructured{}
 	crd.SetGroupVersionKind(schema.GroupVersionKind{Group: crdGK.Group, Version: "v1", Kind: crdGK.Kind})
@@ -170,14 +200,39 @@ func (e *Engine) crdInUse(ctx context.Context, name string) (string, error) {
 	objs := &metav1.PartialObjectMetadataList{}
 	objs.SetGroupVersionKind(schema.GroupVersionKind{Group: gk.Group, Version: versions[0], Kind: gk.Kind + "List"})
 	if err := e.client.List(ctx, objs); err != nil {
-		return "", fmt.Errorf("list %s: %w", gk.Kind, err)
+		if apierrors.IsNotFound(err) || meta.IsNoMatchError(err) {
+			return "", nil
+		}
+		return fmt.Sprintf("kept: cannot list %s in all namespaces (%s), so it may still be in use", name, listFailure(err)), nil
 	}
 	for _, o := range objs.Items {
 		if o.DeletionTimestamp == nil {
-			return fmt.Sprintf("%d %s object(s), e.g. %s", len(objs.Items), gk.Kind, o.Name), nil
+			return fmt.Sprintf("still has %d %s object(s), e.g. %s", len(objs.Items), gk.Kind, o.Name), nil
 		}
 	}
 	return "", nil
+}
+
+// resourceName is a resource as kubectl and RBAC rules name it:
+// "configmaps", "widgets.example.com".
+func resourceName(group, resource string) string {
+	if group == "" {
+		return resource
+	}
+	return resource + "." + group
+}
+
+// listFailure says why a list failed: one word for the identity's lack of
+// rights (the API server's own message repeats the whole request), the
+// error otherwise.
+func listFailure(err error) string {
+	switch {
+	case apierrors.IsForbidden(err):
+		return "forbidden"
+	case apierrors.IsUnauthorized(err):
+		return "unauthorized"
+	}
+	return err.Error()
 }
 
 func hasVerb(verbs []string, verb string) bool {

@@ -2,6 +2,7 @@ package apply
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -156,18 +157,45 @@ func crdEstablished(crd *unstructured.Unstructured) bool {
 	return false
 }
 
-// rollback deletes the definitions this run created, after a later
-// validation failed, so that a failed apply leaves the cluster as it was.
-func (e *Engine) rollback(items []*item) {
-	// A fresh context: the caller's may be the one that just ran out.
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+// cleanupTimeout bounds the writes that undo or record a failed run.
+const cleanupTimeout = 30 * time.Second
+
+// cleanupContext is for those writes: the caller's context may be the one
+// that just ran out, and giving up half way would leave the cluster or the
+// record in a state nobody asked for.
+func cleanupContext(ctx context.Context) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(context.WithoutCancel(ctx), cleanupTimeout)
+}
+
+// undoDefinitions deletes the definitions this run created, after cause
+// (a validation of the objects that needed them) failed, and puts the
+// inventory back as it was, so that a failed apply leaves the cluster as
+// it was. What cannot be undone is reported with cause, since the cluster
+// is then not as it was; a definition that could not be deleted stays
+// recorded, so a later run can still prune it.
+func (e *Engine) undoDefinitions(ctx context.Context, defs []*item, recorded []ObjRef, inv Inventory, cause error) error {
+	ctx, cancel := cleanupContext(ctx)
 	defer cancel()
-	for i := len(items) - 1; i >= 0; i-- {
-		it := items[i]
-		if it.definition && it.action == Created {
-			_ = e.client.Delete(ctx, it.obj, client.PropagationPolicy(metav1.DeletePropagationBackground))
+	errs := []error{cause}
+	var left []ObjRef
+	for i := len(defs) - 1; i >= 0; i-- {
+		it := defs[i]
+		if !it.definition || it.action != Created {
+			continue
+		}
+		err := e.client.Delete(ctx, it.obj, client.PropagationPolicy(metav1.DeletePropagationBackground))
+		if err != nil && !apierrors.IsNotFound(err) {
+			left = append(left, it.ref)
+			errs = append(errs, &ObjectError{Ref: it.ref, Source: it.source,
+				Err: fmt.Errorf("created by this failed run and left behind: delete: %w", classifyAPIError(err))})
 		}
 	}
+	if inv != nil {
+		if err := inv.Store(ctx, append(append([]ObjRef(nil), recorded...), left...)); err != nil {
+			errs = append(errs, fmt.Errorf("restore the inventory after the failed run: %w", err))
+		}
+	}
+	return errors.Join(errs...)
 }
 
 // poll calls cond every pollInterval until it returns true or an error, or

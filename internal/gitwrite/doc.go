@@ -20,8 +20,13 @@
 // must decide which change wins); otherwise it recomputes the rollback on
 // the new head and pushes once more. It never force-pushes.
 //
-// Errors are single lines naming the repository with credentials removed,
-// and wrap one of the package's sentinels so callers can react. Credentials
-// and transports follow internal/source: http(s) with basic or bearer auth,
-// ssh with a private key checked against known_hosts, and local paths.
+// Git is reached through internal/source's [source.Remote], the transport
+// layer fetches use: http(s) with basic or bearer auth, ssh with a private
+// key checked against known_hosts, and local paths. Errors are single lines
+// naming the repository with credentials removed. They wrap the package's
+// own sentinels for what only a write meets ([ErrNotAncestor],
+// [ErrConflict], [ErrRejected]) and source's for everything else
+// (source.ErrAuth, source.ErrHostKey, source.ErrUnreachable,
+// source.ErrRepoNotFound, source.ErrRefNotFound, source.ErrInvalid), so
+// code that handles fetch errors handles these too.
 package gitwrite

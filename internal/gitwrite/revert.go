@@ -81,57 +81,49 @@ const remoteName = "origin"
 // state at req.Target; see the package documentation for the steps and the
 // handling of concurrent pushes.
 func Revert(ctx context.Context, req Request) (*Result, error) {
-	if err := req.validate(); err != nil {
-		return nil, err
-	}
 	if req.Timeout <= 0 {
 		req.Timeout = DefaultTimeout
+	}
+	rem, err := source.NewRemote(req.URL, req.Auth, req.Timeout)
+	if err != nil {
+		return nil, err
+	}
+	if err := req.validate(rem); err != nil {
+		return nil, err
 	}
 	if req.Committer == (Signature{}) {
 		req.Committer = Signature{Name: "cruise", Email: "cruise@localhost"}
 	}
 	sc, err := normalizePaths(req.Paths)
 	if err != nil {
-		return nil, err
-	}
-	rem, err := newRemote(req.URL, req.Auth)
-	if err != nil {
-		return nil, err
+		return nil, rem.Errorf(source.ErrInvalid, nil, "rollback of %s: %v", rem, err)
 	}
 	w := &writer{req: req, scope: sc, remote: rem}
 	return w.run(ctx)
 }
 
-func (r *Request) validate() error {
+func (r *Request) validate(rem *source.Remote) error {
 	switch {
 	case r.Branch == "":
-		return newError(ErrInvalid, nil, nil, "no branch given for %s", safeURL(r.URL))
+		return rem.Errorf(source.ErrInvalid, nil, "no branch given for %s", rem)
 	case !fullSHA.MatchString(r.Target):
-		return newError(ErrInvalid, nil, nil, "target %q is not a full commit SHA", r.Target)
+		return rem.Errorf(source.ErrInvalid, nil, "target %q is not a full commit SHA", r.Target)
 	case r.Author.Name == "" || r.Author.Email == "":
-		return newError(ErrInvalid, nil, nil, "rollback of %s needs the requester's name and email", safeURL(r.URL))
+		return rem.Errorf(source.ErrInvalid, nil, "rollback of %s needs the requester's name and email", rem)
 	case r.Base != "" && !fullSHA.MatchString(r.Base):
-		return newError(ErrInvalid, nil, nil, "base %q is not a full commit SHA", r.Base)
+		return rem.Errorf(source.ErrInvalid, nil, "base %q is not a full commit SHA", r.Base)
 	}
 	if !plumbing.NewBranchReferenceName(r.Branch).IsBranch() || plumbing.ReferenceName("refs/heads/"+r.Branch).Validate() != nil {
-		return newError(ErrInvalid, nil, nil, "invalid branch name %q", r.Branch)
+		return rem.Errorf(source.ErrInvalid, nil, "invalid branch name %q", r.Branch)
 	}
 	return nil
-}
-
-// safeURL is used only before the URL is parsed properly.
-func safeURL(raw string) string {
-	if r, err := newRemote(raw, nil); err == nil {
-		return r.display
-	}
-	return "repository"
 }
 
 // writer carries one Revert through its steps.
 type writer struct {
 	req    Request
 	scope  scope
-	remote *remote
+	remote *source.Remote
 	repo   *git.Repository
 }
 
@@ -146,10 +138,10 @@ type plan struct {
 func (w *writer) run(ctx context.Context) (*Result, error) {
 	repo, err := git.Init(memory.NewStorage(), nil)
 	if err != nil {
-		return nil, newError(nil, err, nil, "cannot create in-memory repository")
+		return nil, w.remote.Errorf(nil, err, "cannot create in-memory repository for %s", w.remote)
 	}
-	if _, err := repo.CreateRemote(&config.RemoteConfig{Name: remoteName, URLs: []string{w.remote.url}}); err != nil {
-		return nil, newError(ErrInvalid, err, w.remote.secrets, "cannot use remote %s", w.remote.display)
+	if _, err := repo.CreateRemote(&config.RemoteConfig{Name: remoteName, URLs: []string{w.remote.URL()}}); err != nil {
+		return nil, w.remote.Errorf(source.ErrInvalid, err, "cannot use remote %s", w.remote)
 	}
 	w.repo = repo
 
@@ -172,7 +164,7 @@ func (w *writer) run(ctx context.Context) (*Result, error) {
 		if pushErr == nil {
 			return p.result(), nil
 		}
-		if errors.Is(pushErr, ErrAuth) || errors.Is(pushErr, ErrUnreachable) || attempt > 0 {
+		if !errors.Is(pushErr, ErrRejected) || attempt > 0 {
 			return nil, pushErr
 		}
 		// Rejected: find out whether the branch moved under us.
@@ -183,14 +175,14 @@ func (w *writer) run(ctx context.Context) (*Result, error) {
 		if newHead.Hash == p.head.Hash {
 			return nil, pushErr
 		}
-		newMap, err := treeOf(newHead)
+		newMap, err := w.treeOf(newHead)
 		if err != nil {
 			return nil, err
 		}
 		if touched := diffIn(p.headMap, newMap, w.scope); len(touched) > 0 {
-			return nil, conflict(touched,
+			return nil, conflict(w.remote, touched,
 				"%s: branch %s moved from %s to %s while rolling back; the new commits changed %s, refusing to overwrite them",
-				w.remote.display, w.req.Branch, short(p.head.Hash), short(newHead.Hash), joinPaths(touched))
+				w.remote, w.req.Branch, short(p.head.Hash), short(newHead.Hash), joinPaths(touched))
 		}
 		if p, err = w.compute(newHead); err != nil || p.commit.IsZero() {
 			return p.result(), err
@@ -205,20 +197,20 @@ func (w *writer) checkBase(head *object.Commit) error {
 	}
 	base, err := w.repo.CommitObject(plumbing.NewHash(w.req.Base))
 	if err != nil {
-		return newError(ErrNotAncestor, err, nil, "%s: base %s is not in the history of %s", w.remote.display, w.req.Base, w.req.Branch)
+		return w.remote.Errorf(ErrNotAncestor, err, "%s: base %s is not in the history of %s", w.remote, w.req.Base, w.req.Branch)
 	}
-	baseMap, err := treeOf(base)
+	baseMap, err := w.treeOf(base)
 	if err != nil {
 		return err
 	}
-	headMap, err := treeOf(head)
+	headMap, err := w.treeOf(head)
 	if err != nil {
 		return err
 	}
 	if touched := diffIn(baseMap, headMap, w.scope); len(touched) > 0 {
-		return conflict(touched,
+		return conflict(w.remote, touched,
 			"%s: branch %s has commits after %s (now at %s) that changed %s; roll back after they are deployed, or revert them by hand",
-			w.remote.display, w.req.Branch, short(base.Hash), short(head.Hash), joinPaths(touched))
+			w.remote, w.req.Branch, short(base.Hash), short(head.Hash), joinPaths(touched))
 	}
 	return nil
 }
@@ -240,28 +232,28 @@ func (p *plan) result() *Result {
 func (w *writer) fetch(ctx context.Context) (*object.Commit, error) {
 	ref := plumbing.NewRemoteReferenceName(remoteName, w.req.Branch)
 	spec := config.RefSpec(fmt.Sprintf("+%s:%s", plumbing.NewBranchReferenceName(w.req.Branch), ref))
-	netCtx, cancel := context.WithTimeout(ctx, w.req.Timeout)
+	netCtx, cancel := context.WithTimeout(ctx, w.remote.Timeout())
 	defer cancel()
 	err := w.repo.FetchContext(netCtx, &git.FetchOptions{
 		RemoteName: remoteName,
 		RefSpecs:   []config.RefSpec{spec},
-		Auth:       w.remote.auth,
+		Auth:       w.remote.Auth(),
 		Tags:       git.NoTags,
 	})
 	var noMatch git.NoMatchingRefSpecError
 	switch {
 	case errors.As(err, &noMatch):
-		return nil, newError(ErrRefNotFound, nil, nil, "branch %q not found in %s", w.req.Branch, w.remote.display)
+		return nil, w.remote.Errorf(source.ErrRefNotFound, nil, "branch %q not found in %s", w.req.Branch, w.remote)
 	case err != nil && !errors.Is(err, git.NoErrAlreadyUpToDate):
-		return nil, w.remote.classify(netCtx, "fetch from", err, w.req.Timeout)
+		return nil, w.remote.Classify(netCtx, "fetch from", err)
 	}
 	r, err := w.repo.Reference(ref, true)
 	if err != nil {
-		return nil, newError(ErrRefNotFound, err, nil, "branch %q not found in %s", w.req.Branch, w.remote.display)
+		return nil, w.remote.Errorf(source.ErrRefNotFound, err, "branch %q not found in %s", w.req.Branch, w.remote)
 	}
 	c, err := w.repo.CommitObject(r.Hash())
 	if err != nil {
-		return nil, newError(nil, err, nil, "cannot read head %s of %s in %s", short(r.Hash()), w.req.Branch, w.remote.display)
+		return nil, w.remote.Errorf(nil, err, "cannot read head %s of %s in %s", short(r.Hash()), w.req.Branch, w.remote)
 	}
 	return c, nil
 }
@@ -271,26 +263,26 @@ func (w *writer) fetch(ctx context.Context) (*object.Commit, error) {
 func (w *writer) compute(head *object.Commit) (*plan, error) {
 	target := plumbing.NewHash(w.req.Target)
 	notAncestor := func() error {
-		return newError(ErrNotAncestor, nil, nil, "%s: target %s is not an ancestor of %s (head %s)",
-			w.remote.display, target, w.req.Branch, head.Hash)
+		return w.remote.Errorf(ErrNotAncestor, nil, "%s: target %s is not an ancestor of %s (head %s)",
+			w.remote, target, w.req.Branch, head.Hash)
 	}
 	tc, err := w.repo.CommitObject(target)
 	if errors.Is(err, plumbing.ErrObjectNotFound) {
 		return nil, notAncestor() // not reachable from the branch, so not fetched
 	}
 	if err != nil {
-		return nil, newError(nil, err, nil, "cannot read target %s in %s", target, w.remote.display)
+		return nil, w.remote.Errorf(nil, err, "cannot read target %s in %s", target, w.remote)
 	}
 	if ok, err := tc.IsAncestor(head); err != nil {
-		return nil, newError(nil, err, nil, "cannot walk history of %s in %s", w.req.Branch, w.remote.display)
+		return nil, w.remote.Errorf(nil, err, "cannot walk history of %s in %s", w.req.Branch, w.remote)
 	} else if !ok {
 		return nil, notAncestor()
 	}
-	headMap, err := treeOf(head)
+	headMap, err := w.treeOf(head)
 	if err != nil {
 		return nil, err
 	}
-	targetMap, err := treeOf(tc)
+	targetMap, err := w.treeOf(tc)
 	if err != nil {
 		return nil, err
 	}
@@ -302,7 +294,7 @@ func (w *writer) compute(head *object.Commit) (*plan, error) {
 	st := w.repo.Storer
 	tree, err := writeTree(st, next)
 	if err != nil {
-		return nil, newError(nil, err, nil, "cannot write rollback tree for %s", w.remote.display)
+		return nil, w.remote.Errorf(nil, err, "cannot write rollback tree for %s", w.remote)
 	}
 	now := time.Now()
 	c := &object.Commit{
@@ -314,10 +306,10 @@ func (w *writer) compute(head *object.Commit) (*plan, error) {
 	}
 	o := st.NewEncodedObject()
 	if err := c.Encode(o); err != nil {
-		return nil, newError(nil, err, nil, "cannot encode rollback commit for %s", w.remote.display)
+		return nil, w.remote.Errorf(nil, err, "cannot encode rollback commit for %s", w.remote)
 	}
 	if p.commit, err = st.SetEncodedObject(o); err != nil {
-		return nil, newError(nil, err, nil, "cannot store rollback commit for %s", w.remote.display)
+		return nil, w.remote.Errorf(nil, err, "cannot store rollback commit for %s", w.remote)
 	}
 	return p, nil
 }
@@ -334,35 +326,34 @@ func (w *writer) message() string {
 func (w *writer) push(ctx context.Context, commit plumbing.Hash) error {
 	local := plumbing.ReferenceName("refs/cruise/rollback")
 	if err := w.repo.Storer.SetReference(plumbing.NewHashReference(local, commit)); err != nil {
-		return newError(nil, err, nil, "cannot record rollback commit for %s", w.remote.display)
+		return w.remote.Errorf(nil, err, "cannot record rollback commit for %s", w.remote)
 	}
 	spec := config.RefSpec(fmt.Sprintf("%s:%s", local, plumbing.NewBranchReferenceName(w.req.Branch)))
-	netCtx, cancel := context.WithTimeout(ctx, w.req.Timeout)
+	netCtx, cancel := context.WithTimeout(ctx, w.remote.Timeout())
 	defer cancel()
 	err := w.repo.PushContext(netCtx, &git.PushOptions{
 		RemoteName: remoteName,
 		RefSpecs:   []config.RefSpec{spec},
-		Auth:       w.remote.auth,
+		Auth:       w.remote.Auth(),
 	})
 	if err == nil || errors.Is(err, git.NoErrAlreadyUpToDate) {
 		return nil
 	}
-	if e := w.remote.classify(netCtx, "push to", err, w.req.Timeout); errors.Is(e, ErrAuth) || errors.Is(e, ErrUnreachable) {
+	if e := w.remote.Classify(netCtx, "push to", err); !reachedRemote(e) {
 		return e
 	}
-	return newError(ErrRejected, err, w.remote.secrets, "push of %s to %s %s rejected", short(commit), w.remote.display, w.req.Branch)
+	return w.remote.Errorf(ErrRejected, err, "push of %s to %s %s rejected", short(commit), w.remote, w.req.Branch)
 }
 
-func treeOf(c *object.Commit) (flatTree, error) {
+func (w *writer) treeOf(c *object.Commit) (flatTree, error) {
 	t, err := c.Tree()
-	if err != nil {
-		return nil, newError(nil, err, nil, "cannot read tree of %s", short(c.Hash))
+	if err == nil {
+		var f flatTree
+		if f, err = flatten(t); err == nil {
+			return f, nil
+		}
 	}
-	f, err := flatten(t)
-	if err != nil {
-		return nil, newError(nil, err, nil, "cannot read tree of %s", short(c.Hash))
-	}
-	return f, nil
+	return nil, w.remote.Errorf(nil, err, "cannot read tree of %s in %s", short(c.Hash), w.remote)
 }
 
 func short(h plumbing.Hash) string { return h.String()[:7] }

@@ -2,6 +2,7 @@ package gitwrite
 
 import (
 	"errors"
+	"fmt"
 	"io"
 	"path"
 	"sort"
@@ -34,7 +35,7 @@ func normalizePaths(paths []string) (scope, error) {
 		p = strings.ReplaceAll(p, "\\", "/")
 		for _, part := range strings.Split(p, "/") {
 			if part == ".." {
-				return nil, newError(ErrInvalid, nil, nil, "path %q leaves the repository", p)
+				return nil, fmt.Errorf("path %q leaves the repository", p)
 			}
 		}
 		c := strings.TrimPrefix(path.Clean("/"+p), "/")

@@ -159,7 +159,8 @@ func (s *Server) pushAuth(ctx context.Context, c client.Client, repo *v1alpha1.G
 	return source.AuthFromData(secret.Data), nil
 }
 
-// gitError maps gitwrite's errors to the API's.
+// gitError maps gitwrite's errors (its own sentinels and the Git
+// transport's, from internal/source) to the API's.
 func gitError(err error) error {
 	msg := err.Error()
 	switch {
@@ -167,13 +168,14 @@ func gitError(err error) error {
 		e := newError(http.StatusConflict, apiv1.CodeConflict, "%s", msg)
 		e.files = gitwrite.ConflictFiles(err)
 		return e
-	case errors.Is(err, gitwrite.ErrNotAncestor), errors.Is(err, gitwrite.ErrRefNotFound):
+	case errors.Is(err, gitwrite.ErrNotAncestor), errors.Is(err, source.ErrRefNotFound):
 		return newError(http.StatusUnprocessableEntity, apiv1.CodeNotRollbackable, "%s", msg)
-	case errors.Is(err, gitwrite.ErrInvalid):
+	case errors.Is(err, source.ErrInvalid):
 		return newError(http.StatusBadRequest, apiv1.CodeBadRequest, "%s", msg)
-	case errors.Is(err, gitwrite.ErrAuth), errors.Is(err, gitwrite.ErrRejected):
+	case errors.Is(err, source.ErrAuth), errors.Is(err, source.ErrHostKey), errors.Is(err, source.ErrRepoNotFound),
+		errors.Is(err, gitwrite.ErrRejected):
 		return newError(http.StatusBadGateway, apiv1.CodeUnavailable, "%s", msg)
-	case errors.Is(err, gitwrite.ErrUnreachable):
+	case errors.Is(err, source.ErrUnreachable):
 		return newError(http.StatusServiceUnavailable, apiv1.CodeUnavailable, "%s", msg)
 	}
 	return newError(http.StatusInternalServerError, apiv1.CodeInternal, "%s", msg)

@@ -188,7 +188,7 @@ func (e *hostKeyError) Error() string {
 }
 func (e *hostKeyError) Unwrap() error { return e.cause }
 
-func (e *hostKeyError) toError(loc *location) error {
+func (e *hostKeyError) toError() error {
 	var keyErr *xknownhosts.KeyError
 	var revoked *xknownhosts.RevokedError
 	switch {

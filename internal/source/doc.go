@@ -62,6 +62,16 @@
 // slash are rejected ([ErrUnsafePath]) because they could write outside the
 // checkout. Submodules are not fetched; their entries are skipped.
 //
+// # Remotes for writers
+//
+// Packages that write to Git (internal/gitwrite: rollbacks, later image
+// updates) reach the remote through a [Remote]: the URL, auth method,
+// printable name, scrubbing and error classification the Fetcher uses. A
+// push therefore follows the same transport rules as a fetch (http(s) with
+// basic or bearer auth, ssh with a key checked against known_hosts, local
+// paths) and fails with the same sentinels; the writer adds only its own
+// (a conflict, a rejected push).
+//
 // # Errors
 //
 // Errors are one line, start with "git: ", name the URL (with userinfo

@@ -62,11 +62,13 @@ func (e *gitError) Unwrap() []error {
 }
 
 // newError builds "git: <format>[: <cause>]". The cause text goes through
-// scrub because it comes from libraries that may echo URLs or headers.
+// scrub because it comes from libraries that may echo URLs or headers, and
+// its line breaks (a server's "remote:" lines) are folded, so that the
+// message stays one line.
 func newError(kind, cause error, scrub secrets, format string, args ...any) error {
 	msg := "git: " + fmt.Sprintf(format, args...)
 	if cause != nil {
-		msg += ": " + scrub.scrub(cause.Error())
+		msg += ": " + strings.Join(strings.Fields(scrub.scrub(cause.Error())), " ")
 	}
 	return &gitError{kind: kind, msg: msg, cause: cause}
 }
@@ -74,27 +76,33 @@ func newError(kind, cause error, scrub secrets, format string, args ...any) erro
 // secrets lists strings that must never appear in an error message.
 type secrets []string
 
+// scrub replaces every secret in msg by "***", also in the escaped forms
+// a library may print it in: in a query, in a path, and in a URL's
+// userinfo (which escapes differently from both).
 func (s secrets) scrub(msg string) string {
 	for _, v := range s {
 		if v == "" {
 			continue
 		}
-		msg = strings.ReplaceAll(msg, v, "***")
-		if esc := url.QueryEscape(v); esc != v {
-			msg = strings.ReplaceAll(msg, esc, "***")
-		}
-		if esc := url.PathEscape(v); esc != v {
-			msg = strings.ReplaceAll(msg, esc, "***")
+		userinfo := strings.TrimPrefix(url.UserPassword("", v).String(), ":")
+		for _, form := range []string{v, url.QueryEscape(v), url.PathEscape(v), userinfo} {
+			msg = strings.ReplaceAll(msg, form, "***")
 		}
 	}
 	return msg
 }
 
-// classify turns an error from go-git or the network into a gitError
-// carrying the right sentinel. ctx is the operation's context: its state is
-// the most reliable way to tell a timeout from other failures, since not
-// every layer wraps context errors with %w.
+// classify is classifyAs for the Fetcher.
 func classify(ctx context.Context, err error, loc *location, timeout time.Duration, scrub secrets) error {
+	return classifyAs(ctx, "fetch from", err, loc, timeout, scrub)
+}
+
+// classifyAs turns an error from go-git or the network, met while doing op
+// ("fetch from", "push to") with loc, into a gitError carrying the right
+// sentinel. ctx is the operation's context: its state is the most reliable
+// way to tell a timeout from other failures, since not every layer wraps
+// context errors with %w.
+func classifyAs(ctx context.Context, op string, err error, loc *location, timeout time.Duration, scrub secrets) error {
 	var ge *gitError
 	var hk *hostKeyError
 	switch {
@@ -103,11 +111,11 @@ func classify(ctx context.Context, err error, loc *location, timeout time.Durati
 	case errors.As(err, &ge):
 		return err
 	case errors.As(err, &hk):
-		return hk.toError(loc)
+		return hk.toError()
 	case errors.Is(ctx.Err(), context.DeadlineExceeded) || errors.Is(err, context.DeadlineExceeded):
 		return newError(ErrUnreachable, nil, scrub, "cannot reach %s: no answer within %s", loc.display, timeout)
 	case errors.Is(err, context.Canceled):
-		return newError(nil, err, scrub, "fetch of %s canceled", loc.display)
+		return newError(nil, err, scrub, "%s %s canceled", op, loc.display)
 	case errors.Is(err, transport.ErrAuthenticationRequired):
 		return newError(ErrAuth, nil, scrub, "authentication required for %s", loc.display)
 	case errors.Is(err, transport.ErrAuthorizationFailed):
@@ -124,7 +132,7 @@ func classify(ctx context.Context, err error, loc *location, timeout time.Durati
 	case isNetError(err):
 		return newError(ErrUnreachable, err, scrub, "cannot reach %s", loc.display)
 	default:
-		return newError(nil, err, scrub, "fetch from %s failed", loc.display)
+		return newError(nil, err, scrub, "%s %s failed", op, loc.display)
 	}
 }
 

@@ -43,8 +43,9 @@ func NewKey(t testing.TB, passphrase string) (pemBytes []byte, pub ssh.PublicKey
 	return pem.EncodeToMemory(block), pub
 }
 
-// SSHServer serves the repositories under a root directory over SSH,
-// allowing only `git-upload-pack` (read access).
+// SSHServer serves the repositories under a root directory over SSH:
+// `git-upload-pack` (fetches) and `git-receive-pack` (pushes) for the one
+// client key it authorizes.
 type SSHServer struct {
 	// Addr is "127.0.0.1:<port>".
 	Addr string
@@ -56,8 +57,9 @@ type SSHServer struct {
 	listener net.Listener
 	wg       sync.WaitGroup
 
-	mu    sync.Mutex
-	conns map[net.Conn]struct{} // guarded by mu; closed on cleanup
+	mu         sync.Mutex
+	conns      map[net.Conn]struct{} // guarded by mu; closed on cleanup
+	authorized []byte                // guarded by mu; the client key, wire format
 }
 
 // ServeSSH serves root on 127.0.0.1 until the test ends, accepting only
@@ -75,28 +77,29 @@ func ServeSSH(t testing.TB, root string, authorized ssh.PublicKey) *SSHServer {
 	if err != nil {
 		t.Fatalf("gittest: host key signer: %v", err)
 	}
-	want := authorized.Marshal()
-	config := &ssh.ServerConfig{
-		PublicKeyCallback: func(_ ssh.ConnMetadata, key ssh.PublicKey) (*ssh.Permissions, error) {
-			if bytes.Equal(key.Marshal(), want) {
-				return &ssh.Permissions{}, nil
-			}
-			return nil, errors.New("key not authorized")
-		},
-	}
-	config.AddHostKey(signer)
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatalf("gittest: listen: %v", err)
 	}
 	s := &SSHServer{
-		Addr:     l.Addr().String(),
-		HostKey:  signer.PublicKey(),
-		root:     root,
-		config:   config,
-		listener: l,
-		conns:    map[net.Conn]struct{}{},
+		Addr:       l.Addr().String(),
+		HostKey:    signer.PublicKey(),
+		root:       root,
+		listener:   l,
+		conns:      map[net.Conn]struct{}{},
+		authorized: authorized.Marshal(),
 	}
+	s.config = &ssh.ServerConfig{
+		PublicKeyCallback: func(_ ssh.ConnMetadata, key ssh.PublicKey) (*ssh.Permissions, error) {
+			s.mu.Lock()
+			defer s.mu.Unlock()
+			if bytes.Equal(key.Marshal(), s.authorized) {
+				return &ssh.Permissions{}, nil
+			}
+			return nil, errors.New("key not authorized")
+		},
+	}
+	s.config.AddHostKey(signer)
 	s.wg.Add(1)
 	go s.accept()
 	t.Cleanup(s.close)
@@ -110,6 +113,14 @@ func (s *SSHServer) RepoURL(name string) string { return "ssh://git@" + s.Addr +
 // "[127.0.0.1]:<port> ssh-ed25519 AAAA...".
 func (s *SSHServer) KnownHosts() []byte {
 	return []byte(knownhosts.Line([]string{knownhosts.Normalize(s.Addr)}, s.HostKey) + "\n")
+}
+
+// Authorize replaces the client key the server accepts, for connections
+// made from now on, as when a deploy key is rotated or revoked.
+func (s *SSHServer) Authorize(key ssh.PublicKey) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.authorized = key.Marshal()
 }
 
 func (s *SSHServer) close() {
@@ -183,7 +194,7 @@ func (s *SSHServer) serveSession(ch ssh.Channel, reqs <-chan *ssh.Request) {
 			req.Reply(false, nil)
 			return
 		}
-		dir, err := s.uploadPackDir(payload.Command)
+		service, dir, err := s.parseCommand(payload.Command)
 		if err != nil {
 			req.Reply(false, nil)
 			fmt.Fprintln(ch.Stderr(), err)
@@ -191,29 +202,33 @@ func (s *SSHServer) serveSession(ch ssh.Channel, reqs <-chan *ssh.Request) {
 		}
 		req.Reply(true, nil)
 		go ssh.DiscardRequests(reqs)
-		status := s.run(ch, dir)
+		status := s.run(ch, service, dir)
 		ch.SendRequest("exit-status", false, ssh.Marshal(struct{ Status uint32 }{status}))
 		return
 	}
 }
 
-// uploadPackDir parses "git-upload-pack '<path>'" and maps the path into
-// root, refusing anything else.
-func (s *SSHServer) uploadPackDir(command string) (string, error) {
-	rest, ok := strings.CutPrefix(command, "git-upload-pack ")
-	if !ok {
-		return "", fmt.Errorf("gittest: only git-upload-pack is served, not %q", command)
+// parseCommand parses "git-upload-pack '<path>'" or "git-receive-pack
+// '<path>'" into the git subcommand and the path mapped into root,
+// refusing any other command.
+func (s *SSHServer) parseCommand(command string) (service, dir string, err error) {
+	for _, service := range []string{"upload-pack", "receive-pack"} {
+		rest, ok := strings.CutPrefix(command, "git-"+service+" ")
+		if !ok {
+			continue
+		}
+		p, err := shellUnquote(strings.TrimSpace(rest))
+		if err != nil {
+			return "", "", err
+		}
+		clean := filepath.Clean("/" + p)
+		return service, filepath.Join(s.root, clean), nil
 	}
-	p, err := shellUnquote(strings.TrimSpace(rest))
-	if err != nil {
-		return "", err
-	}
-	clean := filepath.Clean("/" + p)
-	return filepath.Join(s.root, clean), nil
+	return "", "", fmt.Errorf("gittest: only git-upload-pack and git-receive-pack are served, not %q", command)
 }
 
-func (s *SSHServer) run(ch ssh.Channel, dir string) uint32 {
-	cmd := exec.Command("git", "upload-pack", dir)
+func (s *SSHServer) run(ch ssh.Channel, service, dir string) uint32 {
+	cmd := exec.Command("git", service, dir)
 	cmd.Env = []string{"GIT_CONFIG_NOSYSTEM=1", "HOME=" + s.root}
 	cmd.Stdout = ch
 	cmd.Stderr = ch.Stderr()
