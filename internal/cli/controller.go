@@ -54,6 +54,10 @@ type ControllerOptions struct {
 	LeaseDuration, RenewDeadline, RetryPeriod time.Duration
 	// CacheDir holds Git clones and checkouts.
 	CacheDir string
+	// StorageLimit bounds the disk CacheDir may use; a new revision that
+	// would take it over is refused (see README, "Storage"). Keep it under
+	// the volume's size: the install's emptyDir is 2Gi.
+	StorageLimit byteSize
 	// Concurrency is the number of Applications synced at once.
 	Concurrency int
 	// LogLevel is debug, info or error.
@@ -63,6 +67,11 @@ type ControllerOptions struct {
 	QPS   float32
 	Burst int
 }
+
+// defaultStorageLimit leaves a quarter of the install's 2Gi cache volume
+// for what the limit cannot bound in advance: the packs of a fetch in
+// progress, and one checkout being written when the limit is reached.
+const defaultStorageLimit = 1536 << 20
 
 func newControllerCommand() *cobra.Command {
 	opts := &ControllerOptions{
@@ -75,6 +84,7 @@ func newControllerCommand() *cobra.Command {
 		LeaseDuration: 15 * time.Second,
 		RenewDeadline: 10 * time.Second,
 		RetryPeriod:   2 * time.Second,
+		StorageLimit:  defaultStorageLimit,
 	}
 	cmd := &cobra.Command{
 		Use:   "controller",
@@ -102,6 +112,7 @@ or $KUBECONFIG.`,
 	fs.DurationVar(&opts.RenewDeadline, "leader-elect-renew-deadline", opts.RenewDeadline, "how long the leader tries to renew before giving up")
 	fs.DurationVar(&opts.RetryPeriod, "leader-elect-retry-period", opts.RetryPeriod, "how often candidates try to acquire or renew the lease")
 	fs.StringVar(&opts.CacheDir, "cache-dir", "", "directory for Git clones (default <user cache dir>/cruise/controller)")
+	fs.Var(&opts.StorageLimit, "storage-limit", "disk the Git cache may use; new revisions that would take it over are refused (bytes or a quantity: 1536Mi, 10Gi)")
 	fs.IntVar(&opts.Concurrency, "concurrency", opts.Concurrency, "Applications synced at once")
 	fs.StringVar(&opts.LogLevel, "log-level", opts.LogLevel, "debug, info or error")
 	fs.Float32Var(&opts.QPS, "kube-api-qps", opts.QPS, "requests per second to the API server (client-side limit)")
@@ -128,7 +139,7 @@ func runController(ctx context.Context, o *ControllerOptions) error {
 		}
 		o.CacheDir = filepath.Join(cache, "cruise", "controller")
 	}
-	fetcher, err := source.NewFetcher(source.Options{CacheDir: o.CacheDir})
+	fetcher, err := source.NewFetcher(source.Options{CacheDir: o.CacheDir, StorageLimit: int64(o.StorageLimit)})
 	if err != nil {
 		return err
 	}
@@ -174,7 +185,7 @@ func runController(ctx context.Context, o *ControllerOptions) error {
 			return err
 		}
 	}
-	logger.Info("starting controller", "version", version, "cacheDir", o.CacheDir)
+	logger.Info("starting controller", "version", version, "cacheDir", o.CacheDir, "storageLimit", o.StorageLimit.String())
 	return mgr.Start(ctx)
 }
 

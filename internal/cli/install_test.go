@@ -22,6 +22,7 @@ import (
 
 	authorizationv1 "k8s.io/api/authorization/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
@@ -124,9 +125,19 @@ func TestInstallPrint(t *testing.T) {
 	if c["name"] != "controller" || c["image"] != "cruise:dev" {
 		t.Errorf("container %v image %v, want controller with the default image cruise:dev", c["name"], c["image"])
 	}
-	wantArgs := []any{"controller", "--leader-elect", "--metrics-addr=:8080", "--health-addr=:8081", "--webhook-addr=:9292", "--webhook-secret-file=/etc/cruise/webhook/secret"}
+	wantArgs := []any{"controller", "--leader-elect", "--metrics-addr=:8080", "--health-addr=:8081", "--webhook-addr=:9292", "--webhook-secret-file=/etc/cruise/webhook/secret", "--storage-limit=1536Mi"}
 	if !slices.Equal(c["args"].([]any), wantArgs) {
 		t.Errorf("args = %v, want %v", c["args"], wantArgs)
+	}
+	// The cache's own limit stays under its volume's, or the kubelet
+	// evicts the controller before the limit is reached.
+	for _, v := range field(t, dep, "spec", "template", "spec", "volumes").([]any) {
+		if v := v.(map[string]any); v["name"] == "tmp" {
+			size := resource.MustParse(v["emptyDir"].(map[string]any)["sizeLimit"].(string))
+			if limit := resource.MustParse(strings.TrimPrefix(wantArgs[len(wantArgs)-1].(string), "--storage-limit=")); limit.Cmp(size) >= 0 {
+				t.Errorf("--storage-limit %s is not under the cache volume's sizeLimit %s", limit.String(), size.String())
+			}
+		}
 	}
 	sc := c["securityContext"].(map[string]any)
 	if sc["readOnlyRootFilesystem"] != true || sc["runAsNonRoot"] != true || sc["allowPrivilegeEscalation"] != false {

@@ -40,6 +40,7 @@ func (r *ApplicationReconciler) sync(ctx context.Context, app *cruisev1.Applicat
 	if err != nil {
 		return 0, err
 	}
+	defer art.Release() // held for this sync by ArtifactStore.Get
 	revision := art.Revision
 	app.Status.LastAttemptedRevision = revision
 

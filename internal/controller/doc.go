@@ -14,7 +14,9 @@
 // reconciler publishes each checkout in an ArtifactStore and the
 // Applications read it from there. A new revision that changes none of the
 // files an Application's last render read is recorded without rendering
-// or applying anything.
+// or applying anything. The store and each sync hold the checkouts they
+// use; the StorageCollector removes the rest from the Git cache after
+// each new revision and on a schedule, so the disk use stays flat.
 //
 // Drift is seen through metadata-only informers on the kinds the
 // Applications manage, filtered by cruise's owner labels, so memory stays

@@ -29,6 +29,8 @@ var (
 	repos *controller.GitRepositoryReconciler
 	// metricsRegistry holds the controller's own metrics.
 	metricsRegistry *prometheus.Registry
+	// gitCache is the controller's Fetcher.
+	gitCache *source.Fetcher
 )
 
 func TestMain(m *testing.M) {
@@ -62,6 +64,7 @@ func startController(ctx context.Context, e *clustertest.Env) error {
 	if err != nil {
 		return err
 	}
+	gitCache = fetcher
 	metricsRegistry = prometheus.NewRegistry()
 	m, err := controller.NewMetrics(metricsRegistry)
 	if err != nil {

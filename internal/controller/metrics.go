@@ -1,9 +1,12 @@
 package controller
 
 import (
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+
+	gitsource "github.com/cruisegitops/cruise/internal/source"
 )
 
 // Metrics are cruise's own Prometheus metrics; controller-runtime adds the
@@ -15,6 +18,11 @@ type Metrics struct {
 	driftDetected    prometheus.Counter
 	changesSeen      prometheus.Counter
 	objects          *prometheus.CounterVec
+	storageRemoved   *prometheus.CounterVec
+
+	// storage is the Fetcher whose cache the cruise_storage_* gauges
+	// read at scrape time (Fetcher.Usage does no I/O); unset, they read 0.
+	storage atomic.Pointer[gitsource.Fetcher]
 }
 
 // NewMetrics creates the metrics and registers them with reg.
@@ -41,8 +49,31 @@ func NewMetrics(reg prometheus.Registerer) (*Metrics, error) {
 			Name: "cruise_objects_total",
 			Help: "Objects written by syncs, by action (created, configured, recreated, pruned).",
 		}, []string{"action"}),
+		storageRemoved: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "cruise_storage_removed_total",
+			Help: "Directories the storage collector removed from the Git cache, by kind (checkout, clone).",
+		}, []string{"kind"}),
 	}
-	for _, c := range []prometheus.Collector{m.fetchDuration, m.driftCorrections, m.driftDetected, m.changesSeen, m.objects} {
+	usage := func(name, help string, v func(gitsource.Usage) float64) prometheus.Collector {
+		return prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: name, Help: help}, func() float64 {
+			f := m.storage.Load()
+			if f == nil {
+				return 0
+			}
+			return v(f.Usage())
+		})
+	}
+	for _, c := range []prometheus.Collector{
+		m.fetchDuration, m.driftCorrections, m.driftDetected, m.changesSeen, m.objects, m.storageRemoved,
+		usage("cruise_storage_bytes", "Disk used by the Git cache (clones and checkouts), in allocated bytes.",
+			func(u gitsource.Usage) float64 { return float64(u.Bytes) }),
+		usage("cruise_storage_limit_bytes", "The Git cache's storage limit (--storage-limit).",
+			func(u gitsource.Usage) float64 { return float64(u.Limit) }),
+		usage("cruise_storage_checkouts", "Checkouts in the Git cache.",
+			func(u gitsource.Usage) float64 { return float64(u.Checkouts) }),
+		usage("cruise_storage_clones", "Repository clones in the Git cache.",
+			func(u gitsource.Usage) float64 { return float64(u.Clones) }),
+	} {
 		if err := reg.Register(c); err != nil {
 			return nil, err
 		}
@@ -82,4 +113,19 @@ func (m *Metrics) countChangeSeen() {
 	if m != nil {
 		m.changesSeen.Inc()
 	}
+}
+
+// watchStorage points the cruise_storage_* gauges at f's cache.
+func (m *Metrics) watchStorage(f *gitsource.Fetcher) {
+	if m != nil {
+		m.storage.Store(f)
+	}
+}
+
+func (m *Metrics) observeCollection(c gitsource.Collection) {
+	if m == nil {
+		return
+	}
+	m.storageRemoved.WithLabelValues("checkout").Add(float64(c.RemovedCheckouts))
+	m.storageRemoved.WithLabelValues("clone").Add(float64(c.RemovedClones))
 }

@@ -2,6 +2,7 @@ package controller
 
 import (
 	"fmt"
+	"time"
 
 	ctrl "sigs.k8s.io/controller-runtime"
 
@@ -15,10 +16,14 @@ type Options struct {
 	// Concurrency is the number of Applications reconciled at once;
 	// default 4.
 	Concurrency int
+	// CollectInterval is how often the Git cache is collected besides
+	// after each new revision; default DefaultCollectInterval.
+	CollectInterval time.Duration
 }
 
 // Setup registers both reconcilers with mgr, sharing one artifact store,
-// and returns the GitRepository reconciler, which push webhooks trigger.
+// and the storage collector of the Fetcher's cache, and returns the
+// GitRepository reconciler, which push webhooks trigger.
 func Setup(mgr ctrl.Manager, o Options) (*GitRepositoryReconciler, error) {
 	artifacts := NewArtifactStore()
 	recorder := mgr.GetEventRecorder("cruise-controller")
@@ -34,6 +39,13 @@ func Setup(mgr ctrl.Manager, o Options) (*GitRepositoryReconciler, error) {
 	}
 	if err := apps.SetupWithManager(mgr); err != nil {
 		return nil, fmt.Errorf("set up Application controller: %w", err)
+	}
+	o.Metrics.watchStorage(o.Fetcher)
+	collector := &StorageCollector{
+		Client: mgr.GetClient(), Fetcher: o.Fetcher, Artifacts: artifacts, Metrics: o.Metrics, Interval: o.CollectInterval,
+	}
+	if err := mgr.Add(collector); err != nil {
+		return nil, fmt.Errorf("set up storage collector: %w", err)
 	}
 	return repos, nil
 }

@@ -67,6 +67,9 @@ func (f *Fetcher) update(ctx context.Context, repo *git.Repository, loc *locatio
 	if hasObject(repo, tgt.hash) {
 		return tgt, tgt.hash, nil
 	}
+	if err := f.disk.roomToFetch(loc.display); err != nil {
+		return target{}, plumbing.ZeroHash, err
+	}
 
 	err = remote.FetchContext(ctx, &git.FetchOptions{RefSpecs: tgt.refSpecs, Auth: auth, Tags: git.NoTags, Force: true})
 	if err != nil && !errors.Is(err, git.NoErrAlreadyUpToDate) {

@@ -3,6 +3,7 @@ package source
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"io/fs"
 	"os"
@@ -19,23 +20,23 @@ import (
 const maxSymlinkTarget = 4096
 
 // checkout materializes the tree of commit in CacheDir/checkouts/<sha>,
-// reusing it when present. It writes into a temporary directory renamed
-// into place at the end, so the final directory is either complete or
-// absent.
-func (f *Fetcher) checkout(ctx context.Context, objects storer.EncodedObjectStorer, commit *object.Commit, loc *location) (string, error) {
+// reusing it when present, and returns it held (see Artifact.Release). It
+// writes into a temporary directory renamed into place at the end, so the
+// final directory is either complete or absent.
+func (f *Fetcher) checkout(ctx context.Context, objects storer.EncodedObjectStorer, commit *object.Commit, loc *location) (string, *lease, error) {
 	sha := commit.Hash.String()
 	parent := filepath.Join(f.opts.CacheDir, "checkouts")
 	final := filepath.Join(parent, sha)
-	if fi, err := os.Lstat(final); err == nil && fi.IsDir() {
-		return final, nil
+	if held, ok := f.disk.holdExisting(sha); ok {
+		return final, held, nil
 	}
 	tree, err := commit.Tree()
 	if err != nil {
-		return "", newError(nil, err, nil, "cannot read tree of commit %s in %s", shortSHA(sha), loc.display)
+		return "", nil, newError(nil, err, nil, "cannot read tree of commit %s in %s", shortSHA(sha), loc.display)
 	}
 	tmp, err := os.MkdirTemp(parent, ".tmp-"+shortSHA(sha)+"-")
 	if err != nil {
-		return "", newError(nil, err, nil, "cannot create checkout of %s", shortSHA(sha))
+		return "", nil, newError(nil, err, nil, "cannot create checkout of %s", shortSHA(sha))
 	}
 	w := &treeWriter{
 		ctx:      ctx,
@@ -50,24 +51,39 @@ func (f *Fetcher) checkout(ctx context.Context, objects storer.EncodedObjectStor
 	if err == nil {
 		err = os.Chmod(tmp, 0o755) // MkdirTemp made it 0700
 	}
+	var size int64
 	if err == nil {
-		err = os.Rename(tmp, final)
-		if err != nil {
-			if fi, statErr := os.Lstat(final); statErr == nil && fi.IsDir() {
-				// Another fetch of the same commit (another URL, or
-				// another Fetcher) finished first; its checkout is
-				// complete and identical.
+		if size, err = diskUsage(tmp); err != nil {
+			err = newError(nil, err, nil, "cannot measure checkout of %s", shortSHA(sha))
+		}
+	}
+	var held *lease
+	if err == nil {
+		var placed bool
+		held, placed, err = f.disk.publish(sha, size, func() error {
+			err := os.Rename(tmp, final)
+			if fi, statErr := os.Lstat(final); err != nil && statErr == nil && fi.IsDir() {
+				// Written by another process sharing CacheDir, which is
+				// not supported but harmless: it is complete and identical.
 				_ = os.RemoveAll(tmp)
-				return final, nil
+				return nil
 			}
-			err = newError(nil, err, nil, "cannot finish checkout of %s", shortSHA(sha))
+			if err != nil {
+				return newError(nil, err, nil, "cannot finish checkout of %s", shortSHA(sha))
+			}
+			return nil
+		}, fmt.Sprintf("checkout of commit %s of %s", shortSHA(sha), loc.display))
+		if err == nil && !placed {
+			// Another fetch of the same commit (through another URL)
+			// finished first; its checkout is complete and identical.
+			_ = os.RemoveAll(tmp)
 		}
 	}
 	if err != nil {
 		_ = os.RemoveAll(tmp)
-		return "", err
+		return "", nil, err
 	}
-	return final, nil
+	return final, held, nil
 }
 
 // treeWriter writes one tree, enforcing the size limits and path safety.

@@ -52,6 +52,29 @@
 // Fetcher; calls for different URLs run in parallel. The lock is in-process
 // only: two processes must not share one CacheDir.
 //
+// # Storage
+//
+// Nothing leaves the cache by itself: [Fetcher.Collect] removes the
+// checkouts and clones that its [Keep] does not name and nobody holds, and
+// compacts the clones that stay (each fetch adds a packfile, and go-git
+// slows down with every one; see compact.go). A long-running process calls
+// it after each new revision and on a schedule; one-shot commands need not.
+//
+// An Artifact holds its checkout until [Artifact.Release]: Collect never
+// removes a checkout while someone holds it, so a reader cannot lose the
+// files it is reading. The hold is taken under the same lock as Collect's
+// decisions, atomically with finding or publishing the checkout, and a
+// second reader takes its own with [Artifact.Hold] while the first still
+// holds it. Clones are removed only when no fetch used them since the
+// previous Collect, and never while a fetch or a checkout reads them.
+//
+// The disk use is tracked as it changes (on each checkout written, fetch
+// and removal; [Fetcher.Usage] does no I/O) and counted in allocated
+// blocks, as du and the kubelet count it. With [Options.StorageLimit], a
+// checkout that would take the cache over the limit, or a fetch from the
+// network while it is over, fails with [ErrStorageFull] instead of filling
+// the disk; what is already checked out keeps being served.
+//
 // # Checkouts
 //
 // Files are written with mode 0444 (0555 when executable) so consumers
@@ -77,8 +100,8 @@
 // Errors are one line, start with "git: ", name the URL (with userinfo
 // removed) and the ref, and wrap one of the sentinel errors ([ErrRefNotFound],
 // [ErrRepoNotFound], [ErrAuth], [ErrUnreachable], [ErrHostKey], [ErrTooLarge],
-// [ErrUnsafePath], [ErrInvalid]) so callers can tell them apart with
-// errors.Is. Secrets never appear in error text.
+// [ErrUnsafePath], [ErrInvalid], [ErrStorageFull]) so callers can tell them
+// apart with errors.Is. Secrets never appear in error text.
 //
 // Local directories that are not Git repositories are not handled here: the
 // caller checks [IsLocalDir] and reads such a directory directly.

@@ -37,6 +37,11 @@ type Options struct {
 	// MaxTotalBytes is the largest total size of the files of a checkout.
 	// Default: DefaultMaxTotalBytes (100 MiB).
 	MaxTotalBytes int64
+	// StorageLimit bounds the disk the cache may use (clones and
+	// checkouts, in allocated bytes): a checkout that would take it over,
+	// or a fetch from the network while it is over, fails with
+	// ErrStorageFull. Collect is what brings it down. Default 0: no limit.
+	StorageLimit int64
 	// InsecureIgnoreHostKey accepts any SSH host key, making SSH open to
 	// man-in-the-middle attacks. For tests and local development only;
 	// default false: host keys are checked against Auth.KnownHosts.
@@ -76,7 +81,9 @@ type Request struct {
 	Auth *Auth
 }
 
-// Artifact is a fetched commit.
+// Artifact is a fetched commit. It holds its checkout: Collect leaves Dir
+// alone until Release is called. A process that never collects need not
+// release.
 type Artifact struct {
 	// URL is the repository URL with credentials removed.
 	URL string
@@ -94,6 +101,9 @@ type Artifact struct {
 	Author string
 	// Time is the author time.
 	Time time.Time
+
+	// held keeps Dir from Collect until Release; nil when it holds nothing.
+	held *lease
 }
 
 // Fetcher fetches repositories into a cache. It is safe for concurrent use;
@@ -102,10 +112,29 @@ type Fetcher struct {
 	opts Options
 
 	mu sync.Mutex
-	// locks holds one lock per cache key (normalized URL); guarded by mu.
-	// Entries are never removed: one small channel per repository the
-	// process has seen.
-	locks map[string]chan struct{}
+	// locks holds one lock per cache clone (by directory name, one per
+	// normalized URL); guarded by mu. Entries are never removed: one small
+	// struct per repository the process has seen.
+	locks map[string]*repoLock
+
+	disk *disk
+	// maxPacks is how many packfiles a clone may hold before Collect
+	// compacts it; see compact.go.
+	maxPacks int
+	// afterFetch, when set (by tests), runs between a fetch and the
+	// checkout that follows it, where a compaction may come in.
+	afterFetch func()
+}
+
+// repoLock serializes the work on one cache clone.
+type repoLock struct {
+	// sem is held by the one fetch, ChangedPaths or collection of the
+	// clone running at a time.
+	sem chan struct{}
+	// readers is read-locked by checkouts, which read objects after sem is
+	// released, and write-locked by whatever deletes pack files (compaction,
+	// removal of the clone).
+	readers sync.RWMutex
 }
 
 // NewFetcher returns a Fetcher using opts (zero fields take their
@@ -117,15 +146,24 @@ func NewFetcher(opts Options) (*Fetcher, error) {
 			return nil, fmt.Errorf("git: cannot create cache directory %s: %w", dir, err)
 		}
 	}
-	// Half-written checkouts of a previous process that died mid-way; no
-	// one else writes here (one process per CacheDir).
-	stale, _ := filepath.Glob(filepath.Join(opts.CacheDir, "checkouts", ".tmp-*"))
+	// Half-written checkouts and half-removed directories of a previous
+	// process that died mid-way; no one else writes here (one process per
+	// CacheDir).
+	var stale []string
+	for _, pattern := range []string{"checkouts/.tmp-*", "checkouts/" + trashPrefix + "*", "repos/" + trashPrefix + "*"} {
+		found, _ := filepath.Glob(filepath.Join(opts.CacheDir, filepath.FromSlash(pattern)))
+		stale = append(stale, found...)
+	}
 	for _, dir := range stale {
 		if err := os.RemoveAll(dir); err != nil {
 			return nil, fmt.Errorf("git: cannot remove stale checkout %s: %w", dir, err)
 		}
 	}
-	return &Fetcher{opts: opts, locks: map[string]chan struct{}{}}, nil
+	d := newDisk(opts.StorageLimit)
+	if err := d.scan(opts.CacheDir); err != nil {
+		return nil, err
+	}
+	return &Fetcher{opts: opts, locks: map[string]*repoLock{}, disk: d, maxPacks: defaultMaxPacks}, nil
 }
 
 // Options returns the options in effect, defaults filled in.
@@ -161,12 +199,14 @@ func (f *Fetcher) Fetch(ctx context.Context, req Request) (*Artifact, error) {
 //
 // The checkout runs without the lock: fetches only add packs to a clone,
 // so reading objects while another fetch of the URL runs is safe, and the
-// checkout directory is published by an atomic rename.
+// checkout directory is published by an atomic rename. Compaction, which
+// deletes packs, waits for such readers (repoLock.readers).
 func (f *Fetcher) fetchRemote(ctx context.Context, loc *location, ref Ref, auth *Auth) (*Artifact, error) {
 	unlock, err := f.lock(ctx, loc)
 	if err != nil {
 		return nil, err
 	}
+	f.disk.markUsed(loc.cacheDirName())
 	repo, err := f.openCache(loc, true)
 	if err != nil {
 		unlock()
@@ -184,6 +224,7 @@ func (f *Fetcher) fetchRemote(ctx context.Context, loc *location, ref Ref, auth 
 	go func() {
 		defer unlock()
 		tgt, hash, err := f.update(netCtx, repo, loc, ref, auth)
+		f.measureClone(loc.cacheDirName())
 		done <- result{tgt, hash, err}
 	}()
 	var res result
@@ -198,6 +239,17 @@ func (f *Fetcher) fetchRemote(ctx context.Context, loc *location, ref Ref, auth 
 	}
 	if res.err != nil {
 		return nil, res.err
+	}
+	if f.afterFetch != nil {
+		f.afterFetch()
+	}
+	rl := f.repoLock(loc.cacheDirName())
+	rl.readers.RLock()
+	defer rl.readers.RUnlock()
+	// Opened again: a compaction between the fetch and the read lock may
+	// have replaced the packs the first handle knows.
+	if repo, err = f.openCache(loc, false); err != nil {
+		return nil, err
 	}
 	return f.artifact(ctx, repo, loc, res.tgt, res.hash)
 }
@@ -253,7 +305,7 @@ func (f *Fetcher) artifact(ctx context.Context, repo *git.Repository, loc *locat
 	if err != nil {
 		return nil, newError(ErrRefNotFound, err, nil, "%s in %s does not lead to a commit", hash, loc.display)
 	}
-	dir, err := f.checkout(ctx, repo.Storer, commit, loc)
+	dir, held, err := f.checkout(ctx, repo.Storer, commit, loc)
 	if err != nil {
 		return nil, err
 	}
@@ -267,6 +319,7 @@ func (f *Fetcher) artifact(ctx context.Context, repo *git.Repository, loc *locat
 		Message:  strings.TrimSpace(subject),
 		Author:   fmt.Sprintf("%s <%s>", commit.Author.Name, commit.Author.Email),
 		Time:     commit.Author.When,
+		held:     held,
 	}, nil
 }
 
@@ -274,13 +327,7 @@ func (f *Fetcher) artifact(ctx context.Context, repo *git.Repository, loc *locat
 // Options.Timeout, so that a fetch stuck on an unresponsive remote turns
 // the fetches queued behind it into errors rather than hung reconciles.
 func (f *Fetcher) lock(ctx context.Context, loc *location) (unlock func(), err error) {
-	f.mu.Lock()
-	ch, ok := f.locks[loc.key]
-	if !ok {
-		ch = make(chan struct{}, 1)
-		f.locks[loc.key] = ch
-	}
-	f.mu.Unlock()
+	ch := f.repoLock(loc.cacheDirName()).sem
 	timer := time.NewTimer(f.opts.Timeout)
 	defer timer.Stop()
 	select {
@@ -292,4 +339,16 @@ func (f *Fetcher) lock(ctx context.Context, loc *location) (unlock func(), err e
 	case <-ctx.Done():
 		return nil, newError(nil, ctx.Err(), nil, "gave up waiting for another fetch of %s", loc.display)
 	}
+}
+
+// repoLock returns the lock of the clone in repos/<dir>.
+func (f *Fetcher) repoLock(dir string) *repoLock {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	rl, ok := f.locks[dir]
+	if !ok {
+		rl = &repoLock{sem: make(chan struct{}, 1)}
+		f.locks[dir] = rl
+	}
+	return rl
 }
