@@ -191,13 +191,31 @@ func devDown(cmd *cobra.Command, o *DevOptions) error {
 		return err
 	}
 	if err := c.Stop(); err != nil {
-		return fmt.Errorf("stop local control plane: %w", err)
+		// Stop keeps the state when a component survives, so running
+		// this again finds it; say which ones are left.
+		msg := "stop local control plane"
+		if still := stillRunning(c); len(still) > 0 {
+			msg += ": still running: " + strings.Join(still, ", ")
+		}
+		return fmt.Errorf("%s (state kept in %s; run `cruise dev down` again): %w", msg, o.Dir, err)
 	}
 	if err := os.RemoveAll(o.Dir); err != nil {
 		return fmt.Errorf("remove %s: %w", o.Dir, err)
 	}
 	fmt.Fprintln(cmd.OutOrStdout(), "Local control plane stopped and its data removed.")
 	return nil
+}
+
+// stillRunning names the recorded components that still run, with their
+// PIDs.
+func stillRunning(c *devcluster.Cluster) []string {
+	var out []string
+	for _, p := range c.Processes {
+		if p.Alive() {
+			out = append(out, fmt.Sprintf("%s (pid %d)", p.Name, p.PID))
+		}
+	}
+	return out
 }
 
 func devStatus(cmd *cobra.Command, o *DevOptions) error {

@@ -3,6 +3,7 @@ package cli_test
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"net"
 	"net/http"
 	"os"
@@ -140,6 +141,98 @@ func TestDevUpStatusDown(t *testing.T) {
 	if code, _, _ := run(ctx, append([]string{"dev", "status"}, flags...)...); code != 1 {
 		t.Errorf("dev status after down: exit %d, want 1", code)
 	}
+}
+
+// TestDevDownWithSymlinkedBinDir: a binary directory of symlinks (as a
+// packaged or shared bin/k8s may be) must not fool dev down, which once
+// compared the recorded symlink path with the resolved /proc/PID/exe,
+// took the running components for gone ones, reported success and left
+// them running.
+func TestDevDownWithSymlinkedBinDir(t *testing.T) {
+	ctx := t.Context()
+	real, err := devcluster.FindBinDir(os.Getenv(devcluster.BinDirEnv))
+	if err != nil {
+		t.Fatal(err)
+	}
+	links := t.TempDir()
+	for _, name := range []string{"etcd", "kube-apiserver"} {
+		if err := os.Symlink(filepath.Join(real, name), filepath.Join(links, name)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	dir := filepath.Join(t.TempDir(), "dev")
+	flags := []string{"--dir", dir, "--bin-dir", links}
+
+	if code, _, stderr := run(ctx, append([]string{"dev", "up"}, flags...)...); code != 0 {
+		t.Fatalf("dev up: exit %d\n%s", code, stderr)
+	}
+	st, err := devcluster.Load(dir)
+	if err != nil {
+		t.Fatalf("load state: %v", err)
+	}
+	// Identify each process by PID and start time, read here and not
+	// through the code under test.
+	type proc struct {
+		name  string
+		pid   int
+		start string
+	}
+	var procs []proc
+	for _, p := range st.Processes {
+		start, ok := procStart(p.PID)
+		if !ok {
+			t.Fatalf("%s (pid %d) is not running after dev up", p.Name, p.PID)
+		}
+		procs = append(procs, proc{p.Name, p.PID, start})
+	}
+	running := func() []string {
+		var out []string
+		for _, p := range procs {
+			if start, ok := procStart(p.pid); ok && start == p.start {
+				out = append(out, fmt.Sprintf("%s (pid %d)", p.name, p.pid))
+			}
+		}
+		return out
+	}
+	t.Cleanup(func() { // a failed dev down must not leave them behind
+		for _, p := range procs {
+			if start, ok := procStart(p.pid); ok && start == p.start {
+				_ = syscall.Kill(-p.pid, syscall.SIGKILL)
+			}
+		}
+	})
+
+	code, stdout, stderr := run(ctx, append([]string{"dev", "down"}, flags...)...)
+	if code != 0 {
+		t.Fatalf("dev down: exit %d\n%s%s", code, stdout, stderr)
+	}
+	if !strings.Contains(stdout, "stopped") {
+		t.Errorf("dev down printed %q, want it to say the control plane stopped", stdout)
+	}
+	// dev down returns once the processes are gone; their exit may take a
+	// moment to show in /proc, so poll with a deadline.
+	deadline := time.Now().Add(10 * time.Second)
+	for still := running(); len(still) > 0; still = running() {
+		if time.Now().After(deadline) {
+			t.Fatalf("dev down reported success, but still running: %s", strings.Join(still, ", "))
+		}
+		time.Sleep(50 * time.Millisecond) // a PID's exit has no event to wait on
+	}
+}
+
+// procStart is field 22 of /proc/PID/stat (start time since boot), and
+// false when there is no such process or it is a zombie.
+func procStart(pid int) (string, bool) {
+	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return "", false
+	}
+	s := string(data)
+	fields := strings.Fields(s[strings.LastIndexByte(s, ')')+1:])
+	if len(fields) < 20 || fields[0] == "Z" || fields[0] == "X" {
+		return "", false
+	}
+	return fields[19], true
 }
 
 func TestVersion(t *testing.T) {

@@ -167,6 +167,8 @@ func (c *Cluster) RESTConfig() (*rest.Config, error) {
 
 // Stop stops every component, most dependent first, and removes the
 // directory if Start created a temporary one. It is safe to call twice.
+// When a component does not stop, the recorded state stays, so that a
+// later Load finds what still runs.
 func (c *Cluster) Stop() error {
 	var errs []error
 	if c.procs != nil {
@@ -178,6 +180,9 @@ func (c *Cluster) Stop() error {
 		for i := len(c.Processes) - 1; i >= 0; i-- {
 			errs = append(errs, stopRecorded(c.Processes[i]))
 		}
+	}
+	if err := errors.Join(errs...); err != nil {
+		return err
 	}
 	if c.Dir != "" {
 		if c.tempDir {
@@ -192,7 +197,7 @@ func (c *Cluster) Stop() error {
 // Running reports which recorded components are still alive.
 func (c *Cluster) Running() (alive, dead []string) {
 	for _, p := range c.Processes {
-		if p.alive() {
+		if p.Alive() {
 			alive = append(alive, p.Name)
 		} else {
 			dead = append(dead, p.Name)

@@ -23,4 +23,7 @@
 // dies, so an interrupted or crashed test leaves nothing behind. A Cluster
 // started with Options.Detach outlives its caller (`cruise dev up`); its
 // State is written to the directory so that Load can find and stop it later.
+// The State names each process by PID, start time and resolved binary path,
+// so Stop never signals a stranger that reused a PID, and never mistakes a
+// component started through a symlink for one that is gone.
 package devcluster

@@ -16,10 +16,15 @@ import (
 type ProcessState struct {
 	Name string `json:"name"`
 	PID  int    `json:"pid"`
-	// Binary is the absolute path of the executable; it guards against
-	// signalling an unrelated process that reused the PID.
+	// Binary is the absolute path of the executable with symlinks
+	// resolved, as /proc/PID/exe shows it. With StartTime it guards
+	// against signalling an unrelated process that reused the PID.
 	Binary string `json:"binary"`
-	Log    string `json:"log"`
+	// StartTime is the process's start time in clock ticks since boot
+	// (/proc/PID/stat field 22); a PID and its start time name one
+	// process. Zero in state written by older versions.
+	StartTime uint64 `json:"startTime,omitempty"`
+	Log       string `json:"log"`
 }
 
 // process is a component started by this process.
@@ -59,8 +64,19 @@ func startProcess(dir, name, bin string, args []string, detach bool) (*process, 
 	if err := cmd.Start(); err != nil {
 		return nil, fmt.Errorf("start %s (%s): %w", name, bin, err)
 	}
+	// Record the path /proc/PID/exe will show: a binary directory of
+	// symlinks (or a symlinked bin/k8s) would otherwise never match, and
+	// dev down would take the running components for gone ones.
+	resolved, err := filepath.EvalSymlinks(cmd.Path)
+	if err != nil {
+		resolved = cmd.Path
+	}
+	if resolved, err = filepath.Abs(resolved); err != nil {
+		resolved = cmd.Path
+	}
+	started, _ := startTime(cmd.Process.Pid) // 0 if it already exited; then it is gone anyway
 	p := &process{
-		ProcessState: ProcessState{Name: name, PID: cmd.Process.Pid, Binary: bin, Log: logPath},
+		ProcessState: ProcessState{Name: name, PID: cmd.Process.Pid, Binary: resolved, StartTime: started, Log: logPath},
 		cmd:          cmd,
 		done:         make(chan struct{}),
 	}
@@ -109,7 +125,7 @@ func (p *process) stop() error {
 // stopRecorded stops a process this process did not start, found through
 // its recorded state. It returns once the process is gone.
 func stopRecorded(ps ProcessState) error {
-	if !ps.alive() {
+	if !ps.Alive() {
 		return nil
 	}
 	_ = syscall.Kill(-ps.PID, syscall.SIGTERM)
@@ -128,18 +144,26 @@ func stopRecorded(ps ProcessState) error {
 func waitGone(ps ProcessState, d time.Duration) bool {
 	deadline := time.Now().Add(d)
 	for time.Now().Before(deadline) {
-		if !ps.alive() {
+		if !ps.Alive() {
 			return true
 		}
 		time.Sleep(50 * time.Millisecond) // polling a PID has no event to wait on
 	}
-	return !ps.alive()
+	return !ps.Alive()
 }
 
-// alive reports whether the recorded process still runs the recorded
-// binary. A zombie (exited, not yet reaped by its parent) counts as gone.
-func (ps ProcessState) alive() bool {
+// Alive reports whether the recorded process still runs: the PID exists,
+// has the recorded start time and runs the recorded binary. A zombie
+// (exited, not yet reaped by its parent) counts as gone.
+func (ps ProcessState) Alive() bool {
 	if ps.PID <= 0 {
+		return false
+	}
+	st, err := readStat(ps.PID)
+	if err != nil || st.state == 'Z' || st.state == 'X' {
+		return false
+	}
+	if ps.StartTime != 0 && st.startTime != ps.StartTime {
 		return false
 	}
 	exe, err := os.Readlink(fmt.Sprintf("/proc/%d/exe", ps.PID))
@@ -147,18 +171,55 @@ func (ps ProcessState) alive() bool {
 		return false
 	}
 	exe = strings.TrimSuffix(exe, " (deleted)")
-	if exe != ps.Binary {
-		return false
+	return exe == ps.Binary || exe == resolvePath(ps.Binary)
+}
+
+// resolvePath is path with symlinks resolved, or path itself when that
+// fails (the binary may have been removed since). State files of older
+// versions recorded unresolved paths; resolving them here keeps them
+// comparable with /proc/PID/exe.
+func resolvePath(path string) string {
+	if r, err := filepath.EvalSymlinks(path); err == nil {
+		return r
 	}
-	stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", ps.PID))
+	return path
+}
+
+// procStat is what alive needs from /proc/PID/stat.
+type procStat struct {
+	state     byte
+	startTime uint64
+}
+
+// readStat parses /proc/PID/stat. The command name (field 2) is in
+// parentheses and may itself contain spaces and parentheses, so fields
+// are counted from the last ')'.
+func readStat(pid int) (procStat, error) {
+	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
 	if err != nil {
-		return false
+		return procStat{}, err
 	}
-	// The state letter follows the command name in parentheses.
-	if i := strings.LastIndexByte(string(stat), ')'); i >= 0 && i+2 < len(stat) {
-		return stat[i+2] != 'Z' && stat[i+2] != 'X'
+	i := strings.LastIndexByte(string(data), ')')
+	if i < 0 {
+		return procStat{}, fmt.Errorf("/proc/%d/stat: no command name", pid)
 	}
-	return true
+	// After ')' come field 3 (state) onwards; starttime is field 22.
+	fields := strings.Fields(string(data[i+1:]))
+	if len(fields) < 20 || len(fields[0]) != 1 {
+		return procStat{}, fmt.Errorf("/proc/%d/stat: %d fields after the command name", pid, len(fields))
+	}
+	start, err := strconv.ParseUint(fields[19], 10, 64)
+	if err != nil {
+		return procStat{}, fmt.Errorf("/proc/%d/stat: start time: %w", pid, err)
+	}
+	return procStat{state: fields[0][0], startTime: start}, nil
+}
+
+// startTime is the start time of the process pid in clock ticks since
+// boot.
+func startTime(pid int) (uint64, error) {
+	st, err := readStat(pid)
+	return st.startTime, err
 }
 
 // tail returns up to n last lines of the file at path.

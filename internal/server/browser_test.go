@@ -5,6 +5,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -132,11 +133,22 @@ func TestBrowser(t *testing.T) {
 	app.Spec.Suspend = true
 	must(t, k8s.Patch(t.Context(), app, patch))
 	run(t, ctx, "see the row update live", chromedp.WaitVisible(`[data-testid=app-row] .tag`))
+	value(t, ctx, "see the message update live", chromedp.Poll[bool](
+		`document.querySelector('[data-testid=app-row] .msg').textContent.includes('suspended')`,
+		chromedp.WithPollingTimeout(50*time.Second)))
 	must(t, k8s.Get(t.Context(), objKey(g.ns, "web"), app))
 	patch = client.MergeFrom(app.DeepCopy())
 	app.Spec.Suspend = false
 	must(t, k8s.Patch(t.Context(), app, patch))
 	run(t, ctx, "see the row update live again", chromedp.WaitNotPresent(`[data-testid=app-row] .tag`))
+	// The message the live update wrote shows the revision short, whole
+	// on hover, as the server renders it.
+	liveRev := value(t, ctx, "see the live message's revision", chromedp.Poll[[]string](
+		`(() => { const a = document.querySelector('[data-testid=app-row] .msg abbr.rev'); return a && [a.textContent, a.title]; })()`,
+		chromedp.WithPollingTimeout(50*time.Second)))
+	if want := []string{"main@sha1:" + c2[:12], "main@sha1:" + c2}; strings.Join(liveRev, " ") != strings.Join(want, " ") {
+		t.Errorf("overview message revision after a live update = %q, want %q", liveRev, want)
+	}
 
 	// By keyboard: "/" focuses the search, Escape leaves it, j selects
 	// the first row and Enter opens it.
@@ -161,6 +173,18 @@ func TestBrowser(t *testing.T) {
 	)
 	if theme := value(t, ctx, "read the theme", chromedp.Evaluate[string](`document.documentElement.dataset.theme || ""`)); theme != "dark" {
 		t.Errorf("theme after the toggle = %q, want dark", theme)
+	}
+	// Full revisions in the Ready message and in events show short, with
+	// the full one on hover.
+	revs := value(t, ctx, "read the revisions in messages", chromedp.Evaluate[[][]string](
+		`Array.from(document.querySelectorAll('.status .message abbr.rev, .events abbr.rev'), a => [a.textContent, a.title])`))
+	if len(revs) < 2 {
+		t.Errorf("%d shortened revisions in the status message and events, want one in each", len(revs))
+	}
+	for _, r := range revs {
+		if len(r) != 2 || !strings.HasPrefix(r[1], r[0]) || !regexp.MustCompile(`^main@sha1:[0-9a-f]{12}$`).MatchString(r[0]) || len(r[1]) != len("main@sha1:")+40 {
+			t.Errorf("revision shown as %q, want main@sha1: and 12 hex digits, with the full one as title", r)
+		}
 	}
 	nodes := value(t, ctx, "count graph nodes", chromedp.Evaluate[int](`document.querySelectorAll('[data-testid=node]').length`))
 	if nodes < 2 {

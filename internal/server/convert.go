@@ -126,7 +126,7 @@ func toHistory(a *v1alpha1.Application) []apiv1.HistoryEntry {
 	out := make([]apiv1.HistoryEntry, 0, len(a.Status.History))
 	for _, h := range a.Status.History {
 		out = append(out, apiv1.HistoryEntry{Revision: h.Revision, Commit: source.RevisionCommit(h.Revision), Subject: h.Message,
-			Author: h.Author, Time: h.Time.Time.UTC().Truncate(time.Second), Result: h.Result, Error: h.Error})
+			Author: h.Author, Time: h.Time.Time.UTC().Truncate(time.Second), Digest: h.Digest, Result: h.Result, Error: h.Error})
 	}
 	return out
 }

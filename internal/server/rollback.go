@@ -57,6 +57,9 @@ func (s *Server) rollback(ctx context.Context, ns, name, revision string) (*apiv
 	if err != nil {
 		return nil, err
 	}
+	if err := sameManifests(app, target); err != nil {
+		return nil, err
+	}
 	auth, err := s.pushAuth(ctx, c, repo)
 	if err != nil {
 		return nil, err
@@ -119,6 +122,60 @@ func resolveRevision(app *v1alpha1.Application, rev string) (string, error) {
 	}
 	return "", newError(http.StatusUnprocessableEntity, apiv1.CodeNotRollbackable,
 		"revision %s is not in the history of %s/%s: give the full SHA", rev, app.Namespace, app.Name)
+}
+
+// sameManifests refuses, before any Git work, a rollback that would
+// change nothing: every recorded sync of target rendered the manifests
+// that run now (the same digest). Rolling back to the current commit
+// itself is left to Git, which answers it as a no-op.
+func sameManifests(app *v1alpha1.Application, target string) error {
+	cur := currentSync(app)
+	if cur == nil || cur.Digest == "" || source.RevisionCommit(cur.Revision) == target {
+		return nil
+	}
+	seen := false
+	for _, h := range app.Status.History {
+		if source.RevisionCommit(h.Revision) != target {
+			continue
+		}
+		if h.Digest != cur.Digest {
+			return nil
+		}
+		seen = true
+	}
+	if !seen {
+		return nil
+	}
+	return newError(http.StatusUnprocessableEntity, apiv1.CodeNotRollbackable,
+		"nothing to roll back: revision %s deployed the same manifests as the current revision %s (%s)",
+		target[:12], shortCommit(source.RevisionCommit(cur.Revision)), cur.Digest)
+}
+
+// currentSync is the newest successful sync of the revision the
+// application runs, else its newest successful sync; nil if none. The
+// web UI decides which history entries offer a rollback the same way.
+func currentSync(app *v1alpha1.Application) *v1alpha1.SyncResult {
+	var newest *v1alpha1.SyncResult
+	for i := range app.Status.History {
+		h := &app.Status.History[i]
+		if h.Result != "Succeeded" {
+			continue
+		}
+		if h.Revision == app.Status.LastAppliedRevision {
+			return h
+		}
+		if newest == nil {
+			newest = h
+		}
+	}
+	return newest
+}
+
+func shortCommit(c string) string {
+	if len(c) > 12 {
+		return c[:12]
+	}
+	return c
 }
 
 func containsString(list []string, v string) bool {

@@ -68,7 +68,7 @@ func (s *Server) uiAuth(next http.Handler) http.Handler {
 
 // common fills what every page shows, taking the one-shot flash cookie.
 func (s *Server) common(w http.ResponseWriter, r *http.Request, title string) web.Common {
-	c := web.Common{Title: title, User: identityFrom(r.Context()).User}
+	c := web.Common{Title: title, User: identityFrom(r.Context()).User, Now: time.Now()}
 	if sess, ok := r.Context().Value(sessionKey{}).(*session); ok {
 		c.CSRFToken = sess.CSRF
 	}

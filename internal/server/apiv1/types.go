@@ -10,7 +10,7 @@ const (
 	CodeNotFound        = "not_found"          // 404
 	CodeBadRequest      = "bad_request"        // 400: malformed parameters or body
 	CodeConflict        = "conflict"           // 409: rollback conflicts with later commits
-	CodeNotRollbackable = "not_rollbackable"   // 422: the source does not track a branch, or no such revision
+	CodeNotRollbackable = "not_rollbackable"   // 422: the source does not track a branch, no such revision, or nothing to roll back
 	CodeCSRF            = "csrf"               // 403: missing or wrong CSRF token (browser sessions)
 	CodeScope           = "insufficient_scope" // 403: the token was not granted the scope this request needs
 	CodeUnavailable     = "unavailable"        // 503: Kubernetes or Git unreachable
@@ -174,8 +174,13 @@ type HistoryEntry struct {
 	Subject  string    `json:"subject,omitempty"`
 	Author   string    `json:"author,omitempty"`
 	Time     time.Time `json:"time"`
-	Result   string    `json:"result"`
-	Error    string    `json:"error,omitempty"`
+	// Digest is "sha256:<hex>" of the manifests the sync rendered; two
+	// entries with the same digest deployed the same objects, so rolling
+	// back from one to the other changes nothing. Empty for syncs recorded
+	// before digests were.
+	Digest string `json:"digest,omitempty"`
+	Result string `json:"result"`
+	Error  string `json:"error,omitempty"`
 }
 
 // History is GET .../applications/{name}/history.

@@ -25,23 +25,24 @@ func funcs(assets map[string]*asset) template.FuncMap {
 			}
 			return "/static/" + name
 		},
-		"appURL":          appURL,
-		"cls":             cls,
-		"short":           short,
-		"commitOf":        commitOf,
-		"readyText":       readyText,
-		"glyph":           glyph,
-		"source":          sourceName,
-		"chips":           chips,
-		"filtered":        func(f Filters) bool { return f != Filters{} },
-		"syncValues":      func() []string { return []string{apiv1.SyncSynced, apiv1.SyncOutOfSync, apiv1.SyncUnknown} },
-		"healthValues":    healthValues,
-		"flatten":         flatten,
-		"appRows":         appRows,
-		"patchLines":      patchLines,
-		"newestSucceeded": newestSucceeded,
-		"graph":           drawGraph,
-		"statusText":      http.StatusText,
+		"appURL":       appURL,
+		"cls":          cls,
+		"short":        short,
+		"readyText":    readyText,
+		"glyph":        glyph,
+		"source":       sourceName,
+		"chips":        chips,
+		"filtered":     func(f Filters) bool { return f != Filters{} },
+		"syncValues":   func() []string { return []string{apiv1.SyncSynced, apiv1.SyncOutOfSync, apiv1.SyncUnknown} },
+		"healthValues": healthValues,
+		"flatten":      flatten,
+		"appRows":      appRows,
+		"patchLines":   patchLines,
+		"historyRows":  historyRows,
+		"stamp":        stampAt,
+		"spans":        spans,
+		"graph":        drawGraph,
+		"statusText":   http.StatusText,
 	}
 }
 
@@ -105,12 +106,6 @@ func commitOf(h apiv1.HistoryEntry) string {
 		return h.Commit
 	}
 	return source.RevisionCommit(h.Revision)
-}
-
-// newestSucceeded is the index of the entry the application runs now;
-// rolling back to it would be a no-op, so it gets no button. -1 if none.
-func newestSucceeded(hs []apiv1.HistoryEntry) int {
-	return slices.IndexFunc(hs, func(h apiv1.HistoryEntry) bool { return h.Result == "Succeeded" })
 }
 
 func readyText(v string) string {
@@ -238,7 +233,8 @@ type appRow struct {
 	Key, URL, Name, Namespace, Source string
 	Sync, SyncClass                   string
 	Health, HealthClass               string
-	ReadyText, ReadyClass, Message    string
+	ReadyText, ReadyClass             string
+	Message                           []span
 	Revision, Short                   string
 	ResourceCount                     int
 	Suspended                         bool
@@ -253,7 +249,7 @@ func appRows(apps []apiv1.Application) []appRow {
 			Name: a.Name, Namespace: a.Namespace, Source: sourceName(*a),
 			Sync: cmp.Or(a.Sync, "—"), SyncClass: "b-" + cls(a.Sync),
 			Health: cmp.Or(a.Health, "—"), HealthClass: "b-" + cls(a.Health),
-			ReadyText: readyText(a.Ready), ReadyClass: "r-" + cls(a.Ready), Message: a.Message,
+			ReadyText: readyText(a.Ready), ReadyClass: "r-" + cls(a.Ready), Message: spans(a.Message),
 			Revision: a.Revision, Short: short(a.Revision),
 			ResourceCount: a.ResourceCount, Suspended: a.Suspended,
 		}

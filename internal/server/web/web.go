@@ -7,6 +7,7 @@ import (
 	"html/template"
 	"io"
 	"sync"
+	"time"
 
 	"github.com/cruisegitops/cruise/internal/server/apiv1"
 )
@@ -27,6 +28,9 @@ type Common struct {
 	// in an aria-live region; either may be empty.
 	Flash    string
 	FlashErr string
+	// Now is what relative times ("12s ago") are counted from; zero means
+	// the time of rendering.
+	Now time.Time
 }
 
 // Filters are the overview's query parameters, echoed into its form.

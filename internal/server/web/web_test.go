@@ -33,7 +33,7 @@ func newRenderer(t testing.TB) *Renderer {
 }
 
 func common(title string) Common {
-	return Common{Title: title, User: "jane@example.com", CSRFToken: "tok-123", Flash: "Sync requested"}
+	return Common{Title: title, User: "jane@example.com", CSRFToken: "tok-123", Flash: "Sync requested", Now: t0.Add(75 * time.Second)}
 }
 
 func shopApp() apiv1.Application {
@@ -57,7 +57,7 @@ func appPage(app apiv1.Application, tree apiv1.ResourceTree) *AppPage {
 		},
 		Events: []apiv1.Event{
 			{Type: "Warning", Reason: "HealthCheckFailed", Message: "web: 1 of 3 replicas unavailable", Count: 4, Time: t0},
-			{Type: "Normal", Reason: "Synced", Message: "applied 6 objects", Count: 1, Time: t0.Add(-time.Hour)},
+			{Type: "Normal", Reason: "Synced", Message: "applied main@sha1:" + commit + ": 6 objects", Count: 1, Time: t0.Add(-time.Hour)},
 		},
 	}
 }
@@ -83,7 +83,8 @@ func mustContain(t *testing.T, page string, wants ...string) {
 func TestOverview(t *testing.T) {
 	r := newRenderer(t)
 	apps := []apiv1.Application{shopApp(), {Namespace: "ops", Name: "monitoring", Source: apiv1.SourceRef{Namespace: "infra", Name: "platform"},
-		Sync: apiv1.SyncSynced, Health: apiv1.HealthHealthy, Ready: "True", Revision: "main@sha1:" + commit, Suspended: true}}
+		Sync: apiv1.SyncSynced, Health: apiv1.HealthHealthy, Ready: "True", Revision: "main@sha1:" + commit, Suspended: true,
+		Message: "applied revision main@sha1:" + commit}}
 	page := render(t, func(w io.Writer) error {
 		return r.Overview(w, &OverviewPage{
 			Common: common("Applications"), Apps: apps, Total: 40,
@@ -104,6 +105,7 @@ func TestOverview(t *testing.T) {
 		`<span class="badge b-degraded">Degraded</span>`,
 		`<span class="badge r-false">Not ready</span>`,
 		`<code title="main@sha1:`+commit+`">0123456</code>`,
+		`<span class="msg">applied revision <abbr class="rev" title="main@sha1:`+commit+`">main@sha1:0123456789ab</abbr></span>`,
 		`<td>infra/platform</td>`, // another namespace's source is qualified
 		`<span class="tag">Suspended</span>`,
 		`<option selected>shop</option>`,
@@ -158,7 +160,11 @@ func TestApplication(t *testing.T) {
 		`<g class="node app" data-testid="node" transform="translate(0 `,
 		`<g class="node n-healthy" data-testid="node"`,
 		`<tr class="d2"><td>Pod</td>`,
-		`<time datetime="2026-03-04T05:06:07Z">2026-03-04 05:06 UTC</time>`,
+		// Seconds tell syncs apart; the exact time is on hover.
+		`<time datetime="2026-03-04T05:06:07Z" title="2026-03-04 05:06:07 UTC">1m 15s ago</time>`,
+		`<time datetime="2026-03-04T04:06:07Z" title="2026-03-04 04:06:07 UTC">1h 1m ago</time>`,
+		// A full revision in a message is shown short, whole on hover.
+		`<td class="msg">applied <abbr class="rev" title="main@sha1:`+commit+`">main@sha1:0123456789ab</abbr>: 6 objects</td>`,
 		`<span class="badge b-warning">Warning</span>`,
 		`<dialog id="confirm-dialog"`, `data-testid="confirm"`,
 	)

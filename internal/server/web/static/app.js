@@ -53,18 +53,65 @@
   const typing = (el) =>
     el instanceof HTMLElement && (el.isContentEditable || /^(INPUT|SELECT|TEXTAREA)$/.test(el.tagName));
 
-  // Times are rendered in UTC so pages are cacheable and testable; show
-  // them in the reader's zone, keeping UTC in the tooltip.
-  const timeFormat = new Intl.DateTimeFormat(undefined, { dateStyle: 'medium', timeStyle: 'short' });
-  const localizeTimes = (scope) => {
+  // Times come rendered as "12s ago" counted from the server's clock, with
+  // the exact UTC time as the title. Count from the reader's clock instead,
+  // keep counting while the page is open, and show the exact time in the
+  // reader's zone. ago() is funcs.go's ago(); keep the two alike.
+  const ago = (ms) => {
+    const s = Math.floor(ms / 1000);
+    if (s < 1) return 'just now';
+    if (s < 60) return `${s}s ago`;
+    if (s < 3600) return `${Math.floor(s / 60)}m ${s % 60}s ago`;
+    if (s < 48 * 3600) return `${Math.floor(s / 3600)}h ${Math.floor((s % 3600) / 60)}m ago`;
+    return `${Math.floor(s / 86400)}d ago`;
+  };
+  const exactFormat = new Intl.DateTimeFormat(undefined, { dateStyle: 'medium', timeStyle: 'long' });
+  const times = (scope) => {
+    const out = [];
     for (const t of scope.querySelectorAll('time[datetime]')) {
       const d = new Date(t.dateTime);
-      if (Number.isNaN(d.getTime())) continue;
-      t.title = t.textContent;
-      t.textContent = timeFormat.format(d);
+      if (!Number.isNaN(d.getTime())) out.push([t, d]);
+    }
+    return out;
+  };
+  const tick = (list) => {
+    const now = Date.now();
+    for (const [t, d] of list) {
+      const text = ago(now - d.getTime());
+      if (t.textContent !== text) t.textContent = text;
     }
   };
+  let shownTimes = [];
+  const localizeTimes = (scope) => {
+    const found = times(scope);
+    for (const [t, d] of found) t.title = exactFormat.format(d);
+    shownTimes = shownTimes.filter(([t]) => t.isConnected).concat(found);
+    tick(found);
+  };
   localizeTimes(doc);
+  // Once a second while seconds show; hidden pages skip the work.
+  setInterval(() => {
+    if (!doc.hidden && shownTimes.length) tick(shownTimes);
+  }, 1000);
+
+  // A message with full revisions ("main@sha1:<40 hex>") shown short, the
+  // full one on hover: funcs.go's spans(), for texts set here.
+  const revisionRE = /(?:[^\s"'()<>,;]*@)?sha1:[0-9a-f]{40}\b/g;
+  const setMessage = (el, msg) => {
+    const nodes = [];
+    let last = 0;
+    for (const m of (msg || '').matchAll(revisionRE)) {
+      if (m.index > last) nodes.push(msg.slice(last, m.index));
+      const abbr = doc.createElement('abbr');
+      abbr.className = 'rev';
+      abbr.title = m[0];
+      abbr.textContent = m[0].slice(0, m[0].length - 40 + 12);
+      nodes.push(abbr);
+      last = m.index + m[0].length;
+    }
+    if (last < (msg || '').length) nodes.push(msg.slice(last));
+    el.replaceChildren(...nodes);
+  };
 
   const statusEl = doc.querySelector('[data-live-status]');
   const setStatus = (text) => {
@@ -183,7 +230,7 @@
       if (ready) {
         setBadge(ready.querySelector('.badge'), 'r-', a.ready, readyText(a.ready));
         const msg = ready.querySelector('.msg');
-        if (msg) msg.textContent = a.message || '';
+        if (msg) setMessage(msg, a.message);
       }
       const rev = c[col.revision]?.querySelector('code');
       if (rev) {
