@@ -167,8 +167,12 @@ test: test-deps ## Run every test (builds what it needs first), then lint.
 # The end-to-end benchmarks run once: each run is minutes long (1,000
 # Applications, a minute idle).
 .PHONY: bench
+# Benchmarks that are minutes long by themselves run once.
+ONCE_BENCH := BenchmarkStorage1000Commits
+
 bench: cluster-bins build ## Run the benchmarks; figures go into README.md's Performance section.
-	$(GO) test -run '^$$' -bench . -benchtime 3x -benchmem $$($(GO) list ./... | grep -v /internal/e2e) | tee $(BIN)/bench.txt
+	$(GO) test -run '^$$' -bench . -skip '$(ONCE_BENCH)' -benchtime 3x -benchmem $$($(GO) list ./... | grep -v /internal/e2e) | tee $(BIN)/bench.txt
+	$(GO) test -run '^$$' -bench '$(ONCE_BENCH)' -benchtime 1x -benchmem ./internal/source | tee -a $(BIN)/bench.txt
 	$(GO) test -run '^$$' -bench . -benchtime 1x -timeout 60m ./internal/e2e | grep -v '^ *main_test.go' | tee -a $(BIN)/bench.txt
 
 .PHONY: dev
