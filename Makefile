@@ -164,12 +164,11 @@ test: test-deps ## Run every test (builds what it needs first), then lint.
 	$(GO) test $(TEST_FLAGS) ./...
 	@$(MAKE) --no-print-directory verify-generate lint
 
-# The end-to-end benchmarks run once: each run is minutes long (1,000
-# Applications, a minute idle).
-.PHONY: bench
-# Benchmarks that are minutes long by themselves run once.
+# The end-to-end benchmarks, and those in ONCE_BENCH, run once: each run is
+# minutes long (1,000 Applications, a minute idle; 1,000 commits).
 ONCE_BENCH := BenchmarkStorage1000Commits
 
+.PHONY: bench
 bench: cluster-bins build ## Run the benchmarks; figures go into README.md's Performance section.
 	$(GO) test -run '^$$' -bench . -skip '$(ONCE_BENCH)' -benchtime 3x -benchmem $$($(GO) list ./... | grep -v /internal/e2e) | tee $(BIN)/bench.txt
 	$(GO) test -run '^$$' -bench '$(ONCE_BENCH)' -benchtime 1x -benchmem ./internal/source | tee -a $(BIN)/bench.txt
