@@ -11,7 +11,6 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
-	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -466,10 +465,6 @@ func summary(changes []apply.Change) string {
 		}
 	}
 	return strings.Join(parts, ", ")
-}
-
-func equalStatus(a, b *cruisev1.Application) bool {
-	return equality.Semantic.DeepEqual(a.Status, b.Status)
 }
 
 func ctrlOptions(concurrency int) controller.Options {

@@ -1,6 +1,7 @@
 package controller_test
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -220,5 +221,28 @@ func TestHistoryDigest(t *testing.T) {
 	}
 	if change == orig {
 		t.Errorf("different content has the same digest %s", change)
+	}
+}
+
+// TestResyncKeepsComingBack: a full resync runs every interval, also after
+// resyncs that found nothing to change (they add no history entry). Each
+// full sync shows in Ready's lastTransitionTime (Unknown while it runs,
+// True after).
+func TestResyncKeepsComingBack(t *testing.T) {
+	f := newFixture(t)
+	rev := f.commit("first", map[string]string{"app/a.yaml": cmYAML("a", "one")})
+	f.source()
+	f.app("web", "app", func(s *cruisev1.ApplicationSpec) { s.Interval = metav1.Duration{Duration: 2 * time.Second} })
+	f.waitReady("web", rev)
+	var syncs []time.Time
+	f.eventually("three more full syncs", func() (bool, string) {
+		c := meta.FindStatusCondition(f.getApp("web").Status.Conditions, cruisev1.ConditionReady)
+		if c.Status == metav1.ConditionTrue && (len(syncs) == 0 || !c.LastTransitionTime.Equal(&metav1.Time{Time: syncs[len(syncs)-1]})) {
+			syncs = append(syncs, c.LastTransitionTime.Time)
+		}
+		return len(syncs) >= 4, fmt.Sprintf("Ready since %v", syncs)
+	})
+	if h := f.getApp("web").Status.History; len(h) != 1 {
+		t.Errorf("resyncs that changed nothing added history entries: %+v", h)
 	}
 }
