@@ -29,6 +29,25 @@ const (
 	ReasonSuspended          = "Suspended"
 	ReasonDriftDetected      = "DriftDetected"
 	ReasonForbidden          = "Forbidden"
+	// ReasonPruneSkipped: an Application was deleted without pruning,
+	// because the identity to prune with is gone.
+	ReasonPruneSkipped = "PruneSkipped"
+)
+
+// GitRepository fetch reasons. The first group stalls (retrying alone will
+// not help: the spec, the credentials or the repository must change), the
+// second backs off and retries.
+const (
+	ReasonInvalidSource        = "InvalidSource"
+	ReasonAuthenticationFailed = "AuthenticationFailed"
+	ReasonHostKeyRejected      = "HostKeyRejected"
+	ReasonRepositoryNotFound   = "RepositoryNotFound"
+	ReasonCheckoutTooLarge     = "CheckoutTooLarge"
+	ReasonUnsafePath           = "UnsafePath"
+
+	ReasonRefNotFound       = "RefNotFound"
+	ReasonRemoteUnreachable = "RemoteUnreachable"
+	ReasonSecretNotFound    = "SecretNotFound"
 )
 
 // ReconcileRequestAnnotation asks for a reconcile now when its value

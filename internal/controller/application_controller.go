@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"time"
 
-	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
@@ -18,7 +17,6 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
 	"sigs.k8s.io/controller-runtime/pkg/event"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
-	"sigs.k8s.io/controller-runtime/pkg/log"
 	"sigs.k8s.io/controller-runtime/pkg/predicate"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 	"sigs.k8s.io/controller-runtime/pkg/source"
@@ -39,7 +37,10 @@ const (
 
 // ApplicationReconciler keeps Applications applied.
 type ApplicationReconciler struct {
-	Client    client.Client
+	Client client.Client
+	// APIReader reads Applications past the cache (see Reconcile); Client
+	// when nil.
+	APIReader client.Reader
 	Fetcher   *gitsource.Fetcher
 	Artifacts *ArtifactStore
 	Recorder  events.EventRecorder
@@ -51,10 +52,12 @@ type ApplicationReconciler struct {
 	// Now is the clock; time.Now when nil.
 	Now func() time.Time
 
-	engines *engines
-	drift   *driftWatcher
-	changes changedPaths
-	driftCh chan event.TypedGenericEvent[*cruisev1.Application]
+	engines  *engines
+	drift    *driftWatcher
+	changes  changedPaths
+	driftCh  chan event.TypedGenericEvent[*cruisev1.Application]
+	outcomes *outcomes
+	synced   syncTimes
 }
 
 // SetupWithManager registers the reconciler, its indexes and watches.
@@ -65,6 +68,10 @@ func (r *ApplicationReconciler) SetupWithManager(mgr ctrl.Manager) error {
 	if r.Concurrency <= 0 {
 		r.Concurrency = 4
 	}
+	if r.APIReader == nil {
+		r.APIReader = r.Client
+	}
+	r.outcomes = newOutcomes(r.Recorder)
 	r.engines = newEngines(mgr.GetConfig(), apply.EngineOptions{FieldManager: r.FieldManager})
 	mc, err := metadata.NewForConfig(mgr.GetConfig())
 	if err != nil {
@@ -126,12 +133,26 @@ func (r *ApplicationReconciler) now() time.Time {
 
 // Reconcile brings one Application in line with its source.
 func (r *ApplicationReconciler) Reconcile(ctx context.Context, req ctrl.Request) (result ctrl.Result, retErr error) {
+	// Read past the cache: a reconcile queued while the previous one ran
+	// (a source's new revision, then `cruise reconcile`) must see the
+	// status that one wrote, or it would apply and announce the same
+	// revision again.
 	app := &cruisev1.Application{}
-	if err := r.Client.Get(ctx, req.NamespacedName, app); err != nil {
+	if err := r.APIReader.Get(ctx, req.NamespacedName, app); err != nil {
+		if apierrors.IsNotFound(err) {
+			r.forget(req.NamespacedName)
+		}
 		return ctrl.Result{}, client.IgnoreNotFound(err)
 	}
+	status := newStatusWriter(r.Client, app)
+	defer func() {
+		if err := status.write(ctx, app); err != nil && !apierrors.IsNotFound(err) {
+			retErr = errors.Join(retErr, err)
+		}
+	}()
 	if !app.DeletionTimestamp.IsZero() {
-		return ctrl.Result{}, r.finalize(ctx, app)
+		err := r.finalize(ctx, app, status)
+		return r.outcomes.finish(ctx, r.subject(app, "Delete"), 0, err), nil
 	}
 	if !controllerutil.ContainsFinalizer(app, Finalizer) {
 		patch := client.MergeFrom(app.DeepCopy())
@@ -141,77 +162,37 @@ func (r *ApplicationReconciler) Reconcile(ctx context.Context, req ctrl.Request)
 		}
 	}
 
-	before := app.DeepCopy()
-	defer func() {
-		if equalStatus(before, app) {
-			return
-		}
-		if err := r.Client.Status().Patch(ctx, app, client.MergeFrom(before)); err != nil && !apierrors.IsNotFound(err) {
-			retErr = errors.Join(retErr, fmt.Errorf("patch status: %w", err))
-		}
-	}()
 	requested := app.Annotations[cruisev1.ReconcileRequestAnnotation]
 	forced := requested != "" && requested != app.Status.LastHandledReconcileAt
-	app.Status.LastHandledReconcileAt = requested
-	app.Status.ObservedGeneration = app.Generation
-
 	if app.Spec.Suspend {
+		app.Status.LastHandledReconcileAt = requested
+		app.Status.ObservedGeneration = app.Generation
 		meta := "suspended: no changes are made until it is resumed"
 		set(&app.Status.Conditions, app.Generation, cruisev1.ConditionReady, conditionStatus(app.Status.Conditions), cruisev1.ReasonSuspended, meta)
 		return ctrl.Result{}, nil
 	}
 
 	dirty := r.drift.takeDirty(req.NamespacedName)
-	next, err := r.sync(ctx, app, syncTrigger{forced: forced, drift: dirty})
-	return r.outcome(ctx, app, next, err)
+	next, err := r.sync(ctx, app, status, syncTrigger{forced: forced, drift: dirty})
+	// Handled once the sync is over, so that whoever asked (`cruise
+	// reconcile --wait`) reads its outcome, not the state before it.
+	app.Status.LastHandledReconcileAt = requested
+	return r.outcomes.finish(ctx, r.subject(app, "Sync"), next, err), nil
 }
 
-// outcome turns the result of a sync into conditions, events and the
-// requeue. It is the one place that decides what an error means.
-func (r *ApplicationReconciler) outcome(ctx context.Context, app *cruisev1.Application, next time.Duration, err error) (ctrl.Result, error) {
-	if err == nil {
-		return ctrl.Result{RequeueAfter: next}, nil
-	}
-	pe := asPhaseError(err, cruisev1.ReasonApplyFailed)
-	markFailed(&app.Status.Conditions, app.Generation, pe)
-	switch {
-	case pe.Waiting:
-		return ctrl.Result{RequeueAfter: pe.RequeueAfter}, nil
-	case pe.Stalling:
-		r.Recorder.Eventf(app, nil, corev1.EventTypeWarning, pe.Reason, "Sync", "%s", pe.Error())
-		log.FromContext(ctx).Info("sync stalled", "reason", pe.Reason, "error", pe.Error())
-		return ctrl.Result{RequeueAfter: interval(app)}, nil
-	default:
-		r.Recorder.Eventf(app, nil, corev1.EventTypeWarning, pe.Reason, "Sync", "%s", pe.Error())
-		// Returning the error lets the workqueue back off exponentially.
-		return ctrl.Result{}, pe
+// subject describes an Application to outcomes.finish.
+func (r *ApplicationReconciler) subject(app *cruisev1.Application, action string) subject {
+	return subject{
+		obj: app, conditions: &app.Status.Conditions, observedGeneration: &app.Status.ObservedGeneration,
+		action: action, fallbackReason: cruisev1.ReasonApplyFailed,
+		timing: newRetryTiming(interval(app), app.Spec.RetryInterval),
 	}
 }
 
-// finalize prunes what the Application applied (unless prune is off or
-// it is suspended) and lets it go.
-func (r *ApplicationReconciler) finalize(ctx context.Context, app *cruisev1.Application) error {
-	if !controllerutil.ContainsFinalizer(app, Finalizer) {
-		return nil
-	}
-	if app.Spec.Prune && !app.Spec.Suspend && len(app.Status.Inventory) > 0 {
-		eng, err := r.engines.forServiceAccount(app.Namespace, app.Spec.ServiceAccountName)
-		if err != nil {
-			return err
-		}
-		_, err = eng.Apply(ctx, nil, apply.ApplyOptions{
-			Owner:     apply.Owner{Name: app.Name, Namespace: app.Namespace},
-			Inventory: &statusInventory{client: r.Client, app: app},
-			Prune:     true,
-		})
-		if err != nil {
-			r.Recorder.Eventf(app, nil, corev1.EventTypeWarning, cruisev1.ReasonPruneFailed, "Delete", "%v", err)
-			return fmt.Errorf("prune on delete: %w", err)
-		}
-	}
-	patch := client.MergeFrom(app.DeepCopy())
-	controllerutil.RemoveFinalizer(app, Finalizer)
-	return client.IgnoreNotFound(r.Client.Patch(ctx, app, patch))
+// forget drops what the reconciler remembers of a deleted Application.
+func (r *ApplicationReconciler) forget(key types.NamespacedName) {
+	r.outcomes.forget(key)
+	r.synced.forget(key)
 }
 
 // appsOfSource lists the Applications that use a GitRepository.

@@ -7,14 +7,16 @@ import (
 	"path"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
-	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/types"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller"
 
 	cruisev1 "github.com/cruisegitops/cruise/api/v1alpha1"
@@ -31,8 +33,9 @@ type syncTrigger struct {
 
 // sync runs the phases of one Application in order: dependencies, source,
 // the skip check, render, apply (or diff), status. It returns when to come
-// back if all went well.
-func (r *ApplicationReconciler) sync(ctx context.Context, app *cruisev1.Application, why syncTrigger) (time.Duration, error) {
+// back if all went well. From the render on, status writes the progress to
+// the API server at each phase boundary.
+func (r *ApplicationReconciler) sync(ctx context.Context, app *cruisev1.Application, status *statusWriter, why syncTrigger) (time.Duration, error) {
 	if err := r.checkDependencies(ctx, app); err != nil {
 		return 0, err
 	}
@@ -57,12 +60,20 @@ func (r *ApplicationReconciler) sync(ctx context.Context, app *cruisev1.Applicat
 		return next, nil
 	}
 
-	markReconciling(&app.Status.Conditions, app.Generation, "syncing revision "+revision)
+	applying := "applying revision " + revision
+	if err := status.progress(ctx, app, applying); err != nil {
+		return 0, transient(cruisev1.ReasonApplyFailed, err)
+	}
 	rendered, err := render.Render(ctx, render.Options{Root: art.Dir, Path: app.Spec.Path, Ignore: repo.Spec.Ignore})
 	if err != nil {
-		r.recordHistory(app, art, err)
+		r.recordHistory(app, art, "", err)
 		return 0, stalling(cruisev1.ReasonRenderFailed, fmt.Errorf("render %s at %s: %w", app.Spec.Path, revision, err))
 	}
+	digest, err := renderDigest(rendered.Objects)
+	if err != nil {
+		return 0, stalling(cruisev1.ReasonRenderFailed, err)
+	}
+	status.progressLater(ctx, app, fmt.Sprintf("%s: rendered %d object(s)", applying, len(rendered.Objects)))
 	eng, err := r.engines.forServiceAccount(app.Namespace, app.Spec.ServiceAccountName)
 	if err != nil {
 		return 0, transient(cruisev1.ReasonApplyFailed, err)
@@ -71,29 +82,67 @@ func (r *ApplicationReconciler) sync(ctx context.Context, app *cruisev1.Applicat
 	if !app.SelfHealEnabled() && sameRevision && !why.forced {
 		return r.reportDrift(ctx, app, eng, rendered, revision)
 	}
-	return r.apply(ctx, app, eng, rendered, art, why)
+	return r.apply(ctx, app, status, eng, rendered, renderedRevision{art: art, digest: digest}, why)
 }
 
-// checkDependencies waits until every Application in dependsOn is Ready.
+// renderedRevision is what a sync deploys: the checkout and the digest of
+// its render.
+type renderedRevision struct {
+	art    *gitsource.Artifact
+	digest string
+}
+
+// checkDependencies waits until every Application in dependsOn is Ready at
+// the current revision of its own source: Ready at an older one means it
+// has not deployed what is in Git yet.
 func (r *ApplicationReconciler) checkDependencies(ctx context.Context, app *cruisev1.Application) error {
 	for _, d := range app.Spec.DependsOn {
 		ns := d.Namespace
 		if ns == "" {
 			ns = app.Namespace
 		}
+		key := types.NamespacedName{Namespace: ns, Name: d.Name}
 		dep := &cruisev1.Application{}
-		err := r.Client.Get(ctx, types.NamespacedName{Namespace: ns, Name: d.Name}, dep)
-		if err == nil && isReady(dep.Status.Conditions, dep.Generation) {
-			continue
+		if err := r.Client.Get(ctx, key, dep); err != nil {
+			if apierrors.IsNotFound(err) {
+				return waiting(cruisev1.ReasonDependencyNotReady, time.Minute, "waiting for dependency %s, which does not exist", key)
+			}
+			return transient(cruisev1.ReasonDependencyNotReady, fmt.Errorf("read dependency %s: %w", key, err))
 		}
-		if err != nil && !apierrors.IsNotFound(err) {
+		why, err := r.dependencyPending(ctx, dep)
+		if err != nil {
 			return transient(cruisev1.ReasonDependencyNotReady, err)
 		}
-		// The dependency's turn to Ready enqueues us; the requeue is a
-		// safety net.
-		return waiting(cruisev1.ReasonDependencyNotReady, time.Minute, "waiting for dependency %s/%s to be Ready", ns, d.Name)
+		if why != "" {
+			// The dependency turning Ready, or applying a new revision,
+			// enqueues us; the requeue is a safety net.
+			return waiting(cruisev1.ReasonDependencyNotReady, time.Minute, "waiting for dependency %s: %s", key, why)
+		}
 	}
 	return nil
+}
+
+// dependencyPending says why dep is not ready to be depended on yet, or
+// "" when it is.
+func (r *ApplicationReconciler) dependencyPending(ctx context.Context, dep *cruisev1.Application) (string, error) {
+	if !isReady(dep.Status.Conditions, dep.Generation) {
+		return "not Ready", nil
+	}
+	key := types.NamespacedName{Namespace: dep.SourceNamespace(), Name: dep.Spec.SourceRef.Name}
+	repo := &cruisev1.GitRepository{}
+	if err := r.Client.Get(ctx, key, repo); err != nil {
+		if apierrors.IsNotFound(err) {
+			return "its GitRepository " + key.String() + " does not exist", nil
+		}
+		return "", fmt.Errorf("read GitRepository %s of dependency %s/%s: %w", key, dep.Namespace, dep.Name, err)
+	}
+	if repo.Status.Artifact == nil {
+		return "its GitRepository " + key.String() + " has no revision yet", nil
+	}
+	if revisionCommit(dep.Status.LastAppliedRevision) != repo.Status.Artifact.Commit {
+		return fmt.Sprintf("Ready at %s, not yet at its source's revision %s", dep.Status.LastAppliedRevision, repo.Status.Artifact.Revision), nil
+	}
+	return "", nil
 }
 
 // source finds the GitRepository and its current checkout.
@@ -151,7 +200,8 @@ func (r *ApplicationReconciler) unaffected(ctx context.Context, repo *cruisev1.G
 }
 
 // apply makes the cluster match the rendered objects.
-func (r *ApplicationReconciler) apply(ctx context.Context, app *cruisev1.Application, eng *apply.Engine, rendered render.Result, art *gitsource.Artifact, why syncTrigger) (time.Duration, error) {
+func (r *ApplicationReconciler) apply(ctx context.Context, app *cruisev1.Application, status *statusWriter, eng *apply.Engine, rendered render.Result, rev renderedRevision, why syncTrigger) (time.Duration, error) {
+	art := rev.art
 	opts := apply.ApplyOptions{
 		Owner:      apply.Owner{Name: app.Name, Namespace: app.Namespace},
 		Inventory:  &statusInventory{client: r.Client, app: app},
@@ -165,6 +215,7 @@ func (r *ApplicationReconciler) apply(ctx context.Context, app *cruisev1.Applica
 	}
 	if app.WaitEnabled() {
 		opts.WaitTimeout = timeout
+		opts.Progress = r.healthWaitProgress(ctx, app, status, art.Revision, len(rendered.Objects), timeout)
 	}
 	ctx, cancel := context.WithTimeout(ctx, timeout+time.Minute)
 	defer cancel()
@@ -180,7 +231,7 @@ func (r *ApplicationReconciler) apply(ctx context.Context, app *cruisev1.Applica
 		if errors.Is(err, apply.ErrUnhealthy) {
 			set(&app.Status.Conditions, app.Generation, cruisev1.ConditionHealthy, metav1.ConditionFalse, cruisev1.ReasonHealthCheckFailed, err.Error())
 		}
-		r.recordHistory(app, art, err)
+		r.recordHistory(app, art, rev.digest, err)
 		return 0, classifyApplyError(err)
 	}
 	app.Status.RenderedFiles = rendered.Files
@@ -194,7 +245,7 @@ func (r *ApplicationReconciler) apply(ctx context.Context, app *cruisev1.Applica
 	newRevision := app.Status.LastAppliedRevision != art.Revision
 	app.Status.LastAppliedRevision = art.Revision
 	if newRevision || written > 0 {
-		r.recordHistory(app, art, nil)
+		r.recordHistory(app, art, rev.digest, nil)
 	}
 	switch {
 	case written > 0 && why.drift && !newRevision:
@@ -209,7 +260,20 @@ func (r *ApplicationReconciler) apply(ctx context.Context, app *cruisev1.Applica
 		set(&app.Status.Conditions, app.Generation, cruisev1.ConditionHealthy, metav1.ConditionUnknown, cruisev1.ReasonSucceeded, "health is not checked (spec.wait: false)")
 	}
 	markReady(&app.Status.Conditions, app.Generation, cruisev1.ReasonSucceeded, "applied revision "+art.Revision)
-	return r.untilResync(app), nil
+	return r.resynced(app), nil
+}
+
+// healthWaitProgress reports the end of the apply phase: the engine's
+// first health report comes once every object is written.
+func (r *ApplicationReconciler) healthWaitProgress(ctx context.Context, app *cruisev1.Application, status *statusWriter, revision string, objects int, timeout time.Duration) func(apply.Event) {
+	reported := false
+	return func(ev apply.Event) {
+		if ev.Type != apply.EventHealth || reported {
+			return
+		}
+		reported = true
+		status.progressLater(ctx, app, fmt.Sprintf("applying revision %s: applied %d object(s), waiting up to %s for them to become healthy", revision, objects, timeout))
+	}
 }
 
 // reportDrift compares without changing anything, for selfHeal: false.
@@ -240,13 +304,14 @@ func (r *ApplicationReconciler) reportDrift(ctx context.Context, app *cruisev1.A
 	}
 	if len(drifted) == 0 {
 		markReady(&app.Status.Conditions, app.Generation, cruisev1.ReasonSucceeded, "applied revision "+revision)
-		return r.untilResync(app), nil
+		return r.resynced(app), nil
 	}
 	r.Metrics.countDrift(false)
 	msg := fmt.Sprintf("%d object(s) differ from %s and selfHeal is off: %s", len(drifted), revision, strings.Join(drifted, ", "))
 	r.Recorder.Eventf(app, nil, corev1.EventTypeWarning, cruisev1.ReasonDriftDetected, "Diff", "%s", msg)
 	set(&app.Status.Conditions, app.Generation, cruisev1.ConditionReady, metav1.ConditionTrue, cruisev1.ReasonDriftDetected, msg)
-	return r.untilResync(app), nil
+	meta.RemoveStatusCondition(&app.Status.Conditions, cruisev1.ConditionReconciling)
+	return r.resynced(app), nil
 }
 
 // classifyApplyError decides whether retrying an engine error can help.
@@ -285,16 +350,23 @@ func (r *ApplicationReconciler) recordResources(app *cruisev1.Application, res *
 	app.Status.Resources = out
 }
 
-// recordHistory adds a sync result, newest first, keeping MaxHistory.
-func (r *ApplicationReconciler) recordHistory(app *cruisev1.Application, art *gitsource.Artifact, err error) {
+// recordHistory adds a sync result, newest first, keeping MaxHistory. A
+// retry that fails again at the same revision and render updates the
+// newest entry instead: retries would otherwise push the successful syncs,
+// which are what a rollback goes back to, out of the history.
+func (r *ApplicationReconciler) recordHistory(app *cruisev1.Application, art *gitsource.Artifact, digest string, err error) {
 	h := cruisev1.SyncResult{
 		Revision: art.Revision, Message: art.Message, Author: art.Author,
-		Time: metav1.NewTime(r.now()), Result: "Succeeded",
+		Time: metav1.NewTime(r.now()), Digest: digest, Result: "Succeeded",
 	}
 	if err != nil {
 		h.Result, h.Error = "Failed", err.Error()
 		if len(h.Error) > 512 {
 			h.Error = h.Error[:509] + "..."
+		}
+		if hs := app.Status.History; len(hs) > 0 && hs[0].Result == "Failed" && hs[0].Revision == h.Revision && hs[0].Digest == h.Digest {
+			hs[0] = h
+			return
 		}
 	}
 	app.Status.History = append([]cruisev1.SyncResult{h}, app.Status.History...)
@@ -303,17 +375,55 @@ func (r *ApplicationReconciler) recordHistory(app *cruisev1.Application, art *gi
 	}
 }
 
+// resynced records that a full sync of app succeeded now and returns the
+// time until the next one.
+func (r *ApplicationReconciler) resynced(app *cruisev1.Application) time.Duration {
+	r.synced.mark(client.ObjectKeyFromObject(app), r.now())
+	return interval(app)
+}
+
 // untilResync is the time left until the next full resync, measured from
-// the last recorded sync; 0 when it is due.
+// the last full sync this process made or, after a restart, the last one
+// recorded in the history (so that a restart does not resync everything
+// at once); 0 when it is due.
 func (r *ApplicationReconciler) untilResync(app *cruisev1.Application) time.Duration {
-	if len(app.Status.History) == 0 {
+	last := r.synced.get(client.ObjectKeyFromObject(app))
+	if len(app.Status.History) > 0 && app.Status.History[0].Time.After(last) {
+		last = app.Status.History[0].Time.Time
+	}
+	if last.IsZero() {
 		return 0
 	}
-	d := app.Status.History[0].Time.Add(interval(app)).Sub(r.now())
-	if d < 0 {
-		return 0
+	return max(last.Add(interval(app)).Sub(r.now()), 0)
+}
+
+// syncTimes remembers when each Application last had a full sync; the
+// history does not, since a sync that changes nothing adds no entry. The
+// zero value is ready; it is safe for concurrent use.
+type syncTimes struct {
+	mu   sync.Mutex
+	last map[types.NamespacedName]time.Time // guarded by mu
+}
+
+func (s *syncTimes) mark(key types.NamespacedName, t time.Time) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.last == nil {
+		s.last = map[types.NamespacedName]time.Time{}
 	}
-	return d
+	s.last[key] = t
+}
+
+func (s *syncTimes) get(key types.NamespacedName) time.Time {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.last[key]
+}
+
+func (s *syncTimes) forget(key types.NamespacedName) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	delete(s.last, key)
 }
 
 func interval(app *cruisev1.Application) time.Duration {
@@ -353,10 +463,6 @@ func summary(changes []apply.Change) string {
 		}
 	}
 	return strings.Join(parts, ", ")
-}
-
-func equalStatus(a, b *cruisev1.Application) bool {
-	return equality.Semantic.DeepEqual(a.Status, b.Status)
 }
 
 func ctrlOptions(concurrency int) controller.Options {

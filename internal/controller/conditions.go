@@ -14,13 +14,12 @@ func markReady(conds *[]metav1.Condition, gen int64, reason, msg string) {
 	meta.RemoveStatusCondition(conds, cruisev1.ConditionStalled)
 }
 
-// markReconciling says work is under way; Ready turns Unknown unless it
-// is already False.
+// markReconciling says work is under way: Reconciling True, Ready Unknown
+// (whatever it was, the outcome of this run will say), Stalled gone.
 func markReconciling(conds *[]metav1.Condition, gen int64, msg string) {
 	set(conds, gen, cruisev1.ConditionReconciling, metav1.ConditionTrue, cruisev1.ReasonProgressing, msg)
-	if c := meta.FindStatusCondition(*conds, cruisev1.ConditionReady); c == nil || c.Status != metav1.ConditionFalse {
-		set(conds, gen, cruisev1.ConditionReady, metav1.ConditionUnknown, cruisev1.ReasonProgressing, msg)
-	}
+	set(conds, gen, cruisev1.ConditionReady, metav1.ConditionUnknown, cruisev1.ReasonProgressing, msg)
+	meta.RemoveStatusCondition(conds, cruisev1.ConditionStalled)
 }
 
 // markFailed records a phase error in the conditions.

@@ -8,7 +8,18 @@
 // patch, handle deletion (finalizer) and suspension, then run an ordered
 // list of phases. A phase returns a typed error (see errors.go) that says
 // which condition reason to report and whether retrying can help; one
-// function turns it into conditions, an event and the requeue.
+// function (outcomes.finish) turns it into conditions, an event, a log line
+// and the requeue, for both reconcilers. No error goes back to the
+// workqueue: failures are retried on the object's own schedule (first
+// retry after retryInterval, then doubling up to interval, reset on
+// success) and every requeue is jittered (retry.go).
+//
+// An Application's status is written when a sync starts and at each phase
+// boundary (statusWriter), so a long health wait shows Reconciling with the
+// revision being applied; observedGeneration is set only when the sync of
+// that generation has finished. Applications are read past the cache at the
+// start of a reconcile, so that one queued behind another sees what that
+// one wrote.
 //
 // One fetch serves every Application of a repository: the GitRepository
 // reconciler publishes each checkout in an ArtifactStore and the

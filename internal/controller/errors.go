@@ -8,11 +8,13 @@ import (
 
 // phaseError is what a phase returns when it cannot go on. Reason becomes
 // the Ready condition's reason. Stalling errors cannot be fixed by
-// retrying (invalid manifests, missing permissions, a source that is not
-// allowed): they set Stalled and wait for a change of the object, its
-// source or the interval. Other errors are retried with backoff. Waiting
-// errors are not failures at all (a dependency or the source is not ready
-// yet): they requeue after RequeueAfter.
+// retrying alone (invalid manifests, missing permissions, refused
+// credentials): they set Stalled. Both stalling and other (transient)
+// errors are retried on the object's backoff schedule, since the change
+// that fixes a stalling one (a Secret, a RoleBinding) may not trigger a
+// reconcile. Waiting errors are not failures at all (a dependency or the
+// source is not ready yet): they requeue after RequeueAfter. outcomes.finish
+// turns each into status, events and the requeue.
 type phaseError struct {
 	Reason       string
 	Err          error

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -15,7 +16,6 @@ import (
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
-	"sigs.k8s.io/controller-runtime/pkg/log"
 	"sigs.k8s.io/controller-runtime/pkg/predicate"
 
 	cruisev1 "github.com/cruisegitops/cruise/api/v1alpha1"
@@ -32,10 +32,13 @@ type GitRepositoryReconciler struct {
 	Metrics   *Metrics
 	// Now is the clock; time.Now when nil.
 	Now func() time.Time
+
+	outcomes *outcomes
 }
 
 // SetupWithManager registers the reconciler.
 func (r *GitRepositoryReconciler) SetupWithManager(mgr ctrl.Manager) error {
+	r.outcomes = newOutcomes(r.Recorder)
 	return ctrl.NewControllerManagedBy(mgr).
 		For(&cruisev1.GitRepository{}, builder.WithPredicates(
 			predicate.Or(predicate.GenerationChangedPredicate{}, predicate.AnnotationChangedPredicate{}))).
@@ -56,45 +59,53 @@ func (r *GitRepositoryReconciler) Reconcile(ctx context.Context, req ctrl.Reques
 	if err := r.Client.Get(ctx, req.NamespacedName, repo); err != nil {
 		if apierrors.IsNotFound(err) {
 			r.Artifacts.Delete(req.NamespacedName)
+			r.outcomes.forget(req.NamespacedName)
 		}
 		return ctrl.Result{}, client.IgnoreNotFound(err)
 	}
 	if !repo.DeletionTimestamp.IsZero() {
 		r.Artifacts.Delete(req.NamespacedName)
+		r.outcomes.forget(req.NamespacedName)
 		return ctrl.Result{}, nil
 	}
 	before := repo.DeepCopy()
 	defer func() {
+		if equality.Semantic.DeepEqual(before.Status, repo.Status) {
+			return
+		}
 		if err := r.Client.Status().Patch(ctx, repo, client.MergeFrom(before)); err != nil && !apierrors.IsNotFound(err) {
 			retErr = errors.Join(retErr, fmt.Errorf("patch status: %w", err))
 		}
 	}()
-	repo.Status.ObservedGeneration = repo.Generation
 	if v := repo.Annotations[cruisev1.ReconcileRequestAnnotation]; v != "" {
 		repo.Status.LastHandledReconcileAt = v
 	}
 	if repo.Spec.Suspend {
+		repo.Status.ObservedGeneration = repo.Generation
 		set(&repo.Status.Conditions, repo.Generation, cruisev1.ConditionReady,
 			conditionStatus(repo.Status.Conditions), cruisev1.ReasonSuspended, "suspended")
 		return ctrl.Result{}, nil
 	}
 
-	interval := repo.Spec.Interval.Duration
-	if interval <= 0 {
-		interval = time.Minute
-	}
+	interval := repoInterval(repo)
 	art, err := r.fetch(ctx, repo)
 	now := metav1.NewTime(r.now())
 	repo.Status.LastFetchTime = &now
-	if err != nil {
-		pe := asPhaseError(err, cruisev1.ReasonFetchFailed)
-		markFailed(&repo.Status.Conditions, repo.Generation, pe)
-		r.Recorder.Eventf(repo, nil, corev1.EventTypeWarning, pe.Reason, "Fetch", "%s", pe.Error())
-		log.FromContext(ctx).Error(err, "fetch failed")
-		// Back off, but never wait longer than the interval.
-		return ctrl.Result{RequeueAfter: min(interval, 30*time.Second)}, nil
+	if err == nil {
+		r.Artifacts.Put(req.NamespacedName, art)
+		r.recordArtifact(repo, art)
 	}
-	r.Artifacts.Put(req.NamespacedName, art)
+	return r.outcomes.finish(ctx, subject{
+		obj: repo, conditions: &repo.Status.Conditions, observedGeneration: &repo.Status.ObservedGeneration,
+		action: "Fetch", fallbackReason: cruisev1.ReasonFetchFailed,
+		// A GitRepository has no retryInterval of its own: interval/5,
+		// at least 10s.
+		timing: newRetryTiming(interval, nil),
+	}, interval, err), nil
+}
+
+// recordArtifact puts a fetched revision in the status.
+func (r *GitRepositoryReconciler) recordArtifact(repo *cruisev1.GitRepository, art *gitsource.Artifact) {
 	if repo.Status.Artifact == nil || repo.Status.Artifact.Commit != art.Commit {
 		r.Recorder.Eventf(repo, nil, corev1.EventTypeNormal, "NewRevision", "Fetch", "fetched %s: %s", art.Revision, art.Message)
 	}
@@ -103,7 +114,13 @@ func (r *GitRepositoryReconciler) Reconcile(ctx context.Context, req ctrl.Reques
 		Revision: art.Revision, Commit: art.Commit, Message: art.Message, Author: art.Author, Time: &t,
 	}
 	markReady(&repo.Status.Conditions, repo.Generation, cruisev1.ReasonSucceeded, "stored revision "+art.Revision)
-	return ctrl.Result{RequeueAfter: interval}, nil
+}
+
+func repoInterval(repo *cruisev1.GitRepository) time.Duration {
+	if d := repo.Spec.Interval.Duration; d > 0 {
+		return d
+	}
+	return time.Minute
 }
 
 // fetch resolves the ref and brings the revision into the cache.
@@ -125,12 +142,46 @@ func (r *GitRepositoryReconciler) fetch(ctx context.Context, repo *cruisev1.GitR
 	art, err := r.Fetcher.Fetch(ctx, gitsource.Request{URL: repo.Spec.URL, Ref: ref, Auth: auth})
 	r.Metrics.observeFetch(r.now().Sub(start), err)
 	if err != nil {
-		return nil, transient(cruisev1.ReasonFetchFailed, err)
+		return nil, classifyFetchError(err)
 	}
 	return art, nil
 }
 
-// auth reads the credentials Secret named by the GitRepository.
+// classifyFetchError decides, per kind of source error, whether retrying
+// can help. A wrong URL, ref syntax or key, refused credentials, an
+// unknown host key, a missing repository, an oversized or unsafe checkout
+// stall until the spec, the Secret or the repository changes; a ref that
+// does not exist yet (it may be pushed), an unreachable remote and
+// anything unknown back off.
+func classifyFetchError(err error) error {
+	stalls := []struct {
+		kind   error
+		reason string
+	}{
+		{gitsource.ErrInvalid, cruisev1.ReasonInvalidSource},
+		{gitsource.ErrAuth, cruisev1.ReasonAuthenticationFailed},
+		{gitsource.ErrHostKey, cruisev1.ReasonHostKeyRejected},
+		{gitsource.ErrRepoNotFound, cruisev1.ReasonRepositoryNotFound},
+		{gitsource.ErrTooLarge, cruisev1.ReasonCheckoutTooLarge},
+		{gitsource.ErrUnsafePath, cruisev1.ReasonUnsafePath},
+	}
+	for _, s := range stalls {
+		if errors.Is(err, s.kind) {
+			return stalling(s.reason, err)
+		}
+	}
+	switch {
+	case errors.Is(err, gitsource.ErrRefNotFound):
+		return transient(cruisev1.ReasonRefNotFound, err)
+	case errors.Is(err, gitsource.ErrUnreachable):
+		return transient(cruisev1.ReasonRemoteUnreachable, err)
+	}
+	return transient(cruisev1.ReasonFetchFailed, err)
+}
+
+// auth reads the credentials Secret named by the GitRepository. A missing
+// Secret may be created any moment (often just after the GitRepository):
+// it backs off rather than stalls.
 func (r *GitRepositoryReconciler) auth(ctx context.Context, repo *cruisev1.GitRepository) (*gitsource.Auth, error) {
 	if repo.Spec.SecretRef == nil {
 		return nil, nil
@@ -138,7 +189,11 @@ func (r *GitRepositoryReconciler) auth(ctx context.Context, repo *cruisev1.GitRe
 	secret := &corev1.Secret{}
 	key := types.NamespacedName{Namespace: repo.Namespace, Name: repo.Spec.SecretRef.Name}
 	if err := r.Client.Get(ctx, key, secret); err != nil {
-		return nil, transient(cruisev1.ReasonFetchFailed, fmt.Errorf("read credentials Secret %s: %w", key, err))
+		reason := cruisev1.ReasonFetchFailed
+		if apierrors.IsNotFound(err) {
+			reason = cruisev1.ReasonSecretNotFound
+		}
+		return nil, transient(reason, fmt.Errorf("read credentials Secret %s: %w", key, err))
 	}
 	return gitsource.AuthFromData(secret.Data), nil
 }

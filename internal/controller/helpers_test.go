@@ -4,11 +4,13 @@ import (
 	"context"
 	"errors"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	eventsv1 "k8s.io/api/events/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -47,15 +49,62 @@ func (f *fixture) commit(msg string, files map[string]string) string {
 // of the way; tests ask for fetches with requestFetch.
 func (f *fixture) source() {
 	f.t.Helper()
+	f.sourceNamed("env", nil)
+}
+
+// sourceNamed creates a GitRepository like source does; mutate adjusts its
+// spec.
+func (f *fixture) sourceNamed(name string, mutate func(*cruisev1.GitRepositorySpec)) {
+	f.t.Helper()
 	repo := &cruisev1.GitRepository{
-		ObjectMeta: metav1.ObjectMeta{Name: "env", Namespace: f.ns},
+		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: f.ns},
 		Spec: cruisev1.GitRepositorySpec{
 			URL: f.url, Ref: &cruisev1.GitRef{Branch: "main"}, Interval: metav1.Duration{Duration: time.Hour},
 		},
 	}
+	if mutate != nil {
+		mutate(&repo.Spec)
+	}
 	if err := k8s.Create(f.t.Context(), repo); err != nil {
 		f.t.Fatalf("create GitRepository: %v", err)
 	}
+}
+
+// waitSourceCondition waits until the GitRepository's Ready has the given
+// status and reason.
+func (f *fixture) waitSourceCondition(name string, status metav1.ConditionStatus, reason string) *cruisev1.GitRepository {
+	f.t.Helper()
+	var repo *cruisev1.GitRepository
+	f.eventually("GitRepository "+name+" Ready="+string(status)+" "+reason, func() (bool, string) {
+		repo = &cruisev1.GitRepository{}
+		if err := k8s.Get(f.t.Context(), types.NamespacedName{Namespace: f.ns, Name: name}, repo); err != nil {
+			return false, err.Error()
+		}
+		c := meta.FindStatusCondition(repo.Status.Conditions, cruisev1.ConditionReady)
+		if c == nil {
+			return false, "no Ready condition"
+		}
+		return c.Status == status && c.Reason == reason, string(c.Status) + " " + c.Reason + ": " + c.Message
+	})
+	return repo
+}
+
+// events lists the events about an object of the test's namespace with
+// the given reason, oldest first.
+func (f *fixture) events(name, reason string) []eventsv1.Event {
+	f.t.Helper()
+	var list eventsv1.EventList
+	if err := k8s.List(f.t.Context(), &list, client.InNamespace(f.ns)); err != nil {
+		f.t.Fatalf("list events: %v", err)
+	}
+	var out []eventsv1.Event
+	for _, e := range list.Items {
+		if e.Regarding.Name == name && e.Reason == reason {
+			out = append(out, e)
+		}
+	}
+	slices.SortFunc(out, func(a, b eventsv1.Event) int { return a.EventTime.Compare(b.EventTime.Time) })
+	return out
 }
 
 // requestFetch asks for a fetch now, as `cruise reconcile source` does,

@@ -34,7 +34,7 @@ func Setup(mgr ctrl.Manager, o Options) (*GitRepositoryReconciler, error) {
 		return nil, fmt.Errorf("set up GitRepository controller: %w", err)
 	}
 	apps := &ApplicationReconciler{
-		Client: mgr.GetClient(), Fetcher: o.Fetcher, Artifacts: artifacts, Recorder: recorder, Metrics: o.Metrics,
+		Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(), Fetcher: o.Fetcher, Artifacts: artifacts, Recorder: recorder, Metrics: o.Metrics,
 		Concurrency: o.Concurrency,
 	}
 	if err := apps.SetupWithManager(mgr); err != nil {

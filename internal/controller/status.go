@@ -1,0 +1,56 @@
+package controller
+
+import (
+	"context"
+	"fmt"
+
+	"k8s.io/apimachinery/pkg/api/equality"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/log"
+
+	cruisev1 "github.com/cruisegitops/cruise/api/v1alpha1"
+)
+
+// statusWriter sends an Application's status to the API server while a
+// sync runs (progress) and when it ends (the outcome). Each write carries
+// what changed since the previous one, so the outcome never leaves a
+// progress message behind. It is used by one reconcile at a time.
+type statusWriter struct {
+	client client.Client
+	sent   cruisev1.ApplicationStatus // as last written, or as read
+}
+
+func newStatusWriter(c client.Client, app *cruisev1.Application) *statusWriter {
+	return &statusWriter{client: c, sent: *app.Status.DeepCopy()}
+}
+
+// write patches the status if it changed since the last write. app
+// receives the server's answer.
+func (w *statusWriter) write(ctx context.Context, app *cruisev1.Application) error {
+	if equality.Semantic.DeepEqual(w.sent, app.Status) {
+		return nil
+	}
+	base := app.DeepCopy()
+	base.Status = *w.sent.DeepCopy()
+	if err := w.client.Status().Patch(ctx, app, client.MergeFrom(base)); err != nil {
+		return fmt.Errorf("write status of Application %s/%s: %w", app.Namespace, app.Name, err)
+	}
+	w.sent = *app.Status.DeepCopy()
+	return nil
+}
+
+// progress says, at once, that a sync is under way and how far it got
+// (see markReconciling).
+func (w *statusWriter) progress(ctx context.Context, app *cruisev1.Application, msg string) error {
+	markReconciling(&app.Status.Conditions, app.Generation, msg)
+	return w.write(ctx, app)
+}
+
+// progressLater is progress for the phase boundaries inside a sync. A
+// failed write does not stop the sync: the outcome written when it ends
+// supersedes the message, and a failure to write that one is returned.
+func (w *statusWriter) progressLater(ctx context.Context, app *cruisev1.Application, msg string) {
+	if err := w.progress(ctx, app, msg); err != nil {
+		log.FromContext(ctx).V(1).Info("progress not written; the outcome will be", "message", msg, "error", err.Error())
+	}
+}
