@@ -30,7 +30,9 @@ const (
 	ReasonDriftDetected      = "DriftDetected"
 	ReasonForbidden          = "Forbidden"
 	// ReasonPruneSkipped: an Application was deleted without pruning,
-	// because the identity to prune with is gone.
+	// because the identity to prune with is gone; or, as an event, a sync
+	// kept objects no longer in Git (prune disabled, or a Namespace or CRD
+	// that may still be in use).
 	ReasonPruneSkipped = "PruneSkipped"
 )
 

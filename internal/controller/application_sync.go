@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"path"
 	"slices"
 	"strings"
 	"sync"
@@ -21,6 +20,7 @@ import (
 
 	cruisev1 "github.com/cruisegitops/cruise/api/v1alpha1"
 	"github.com/cruisegitops/cruise/internal/apply"
+	"github.com/cruisegitops/cruise/internal/pipeline"
 	"github.com/cruisegitops/cruise/internal/render"
 	gitsource "github.com/cruisegitops/cruise/internal/source"
 )
@@ -49,7 +49,10 @@ func (r *ApplicationReconciler) sync(ctx context.Context, app *cruisev1.Applicat
 
 	next := r.untilResync(app)
 	sameRevision := revisionCommit(app.Status.LastAppliedRevision) == art.Commit
-	settled := isReady(app.Status.Conditions, app.Generation) && !why.forced && !why.drift && next > 0
+	// Ready at this generation: the spec as it is now has been applied
+	// (read before the progress write below turns Ready Unknown).
+	specApplied := isReady(app.Status.Conditions, app.Generation)
+	settled := specApplied && !why.forced && !why.drift && next > 0
 	if settled && sameRevision {
 		return next, nil // nothing new: woken by something that does not concern us
 	}
@@ -64,7 +67,7 @@ func (r *ApplicationReconciler) sync(ctx context.Context, app *cruisev1.Applicat
 	if err := status.progress(ctx, app, applying); err != nil {
 		return 0, transient(cruisev1.ReasonApplyFailed, err)
 	}
-	rendered, err := render.Render(ctx, render.Options{Root: art.Dir, Path: app.Spec.Path, Ignore: repo.Spec.Ignore})
+	rendered, err := pipeline.Render(ctx, app, repo, art.Dir)
 	if err != nil {
 		r.recordHistory(app, art, "", err)
 		return 0, stalling(cruisev1.ReasonRenderFailed, fmt.Errorf("render %s at %s: %w", app.Spec.Path, revision, err))
@@ -79,7 +82,8 @@ func (r *ApplicationReconciler) sync(ctx context.Context, app *cruisev1.Applicat
 		return 0, transient(cruisev1.ReasonApplyFailed, err)
 	}
 
-	if !app.SelfHealEnabled() && sameRevision && !why.forced {
+	// selfHeal off only reports drift; a changed spec is still applied.
+	if !app.SelfHealEnabled() && sameRevision && specApplied && !why.forced {
 		return r.reportDrift(ctx, app, eng, rendered, revision)
 	}
 	return r.apply(ctx, app, status, eng, rendered, renderedRevision{art: art, digest: digest}, why)
@@ -190,34 +194,18 @@ func (r *ApplicationReconciler) unaffected(ctx context.Context, repo *cruisev1.G
 	if err != nil {
 		return false // when in doubt, sync
 	}
-	dir := path.Clean(app.Spec.Path)
-	for _, p := range changed {
-		if slices.Contains(app.Status.RenderedFiles, p) || dir == "." || strings.HasPrefix(p, dir+"/") {
-			return false
-		}
-	}
-	return true
+	return !pipeline.Affected(app, changed)
 }
 
 // apply makes the cluster match the rendered objects.
 func (r *ApplicationReconciler) apply(ctx context.Context, app *cruisev1.Application, status *statusWriter, eng *apply.Engine, rendered render.Result, rev renderedRevision, why syncTrigger) (time.Duration, error) {
 	art := rev.art
-	opts := apply.ApplyOptions{
-		Owner:      apply.Owner{Name: app.Name, Namespace: app.Namespace},
-		Inventory:  &statusInventory{client: r.Client, app: app},
-		Namespaces: apply.Namespaces{Default: app.Namespace, Target: app.Spec.TargetNamespace},
-		Prune:      app.Spec.Prune,
-		Force:      app.Spec.Force,
+	target := pipeline.TargetOf(app)
+	opts := target.ApplyOptions(&statusInventory{client: r.Client, app: app})
+	if target.Wait {
+		opts.Progress = r.healthWaitProgress(ctx, app, status, art.Revision, len(rendered.Objects), target.Timeout)
 	}
-	timeout := 5 * time.Minute
-	if app.Spec.Timeout != nil && app.Spec.Timeout.Duration > 0 {
-		timeout = app.Spec.Timeout.Duration
-	}
-	if app.WaitEnabled() {
-		opts.WaitTimeout = timeout
-		opts.Progress = r.healthWaitProgress(ctx, app, status, art.Revision, len(rendered.Objects), timeout)
-	}
-	ctx, cancel := context.WithTimeout(ctx, timeout+time.Minute)
+	ctx, cancel := context.WithTimeout(ctx, target.Timeout+time.Minute)
 	defer cancel()
 
 	res, err := eng.Apply(ctx, rendered.Objects, opts)
@@ -253,8 +241,11 @@ func (r *ApplicationReconciler) apply(ctx context.Context, app *cruisev1.Applica
 		r.Recorder.Eventf(app, nil, corev1.EventTypeNormal, "DriftCorrected", "Sync", "reverted %d object(s) changed outside Git to %s", written, art.Revision)
 	case written > 0 || newRevision:
 		r.Recorder.Eventf(app, nil, corev1.EventTypeNormal, "Synced", "Sync", "applied %s: %s", art.Revision, summary(res.Changes))
+		if kept := keptObjects(res.Changes); kept != "" {
+			r.Recorder.Eventf(app, nil, corev1.EventTypeWarning, cruisev1.ReasonPruneSkipped, "Prune", "%s", kept)
+		}
 	}
-	if app.WaitEnabled() {
+	if target.Wait {
 		set(&app.Status.Conditions, app.Generation, cruisev1.ConditionHealthy, metav1.ConditionTrue, cruisev1.ReasonSucceeded, "all objects are healthy")
 	} else {
 		set(&app.Status.Conditions, app.Generation, cruisev1.ConditionHealthy, metav1.ConditionUnknown, cruisev1.ReasonSucceeded, "health is not checked (spec.wait: false)")
@@ -278,11 +269,7 @@ func (r *ApplicationReconciler) healthWaitProgress(ctx context.Context, app *cru
 
 // reportDrift compares without changing anything, for selfHeal: false.
 func (r *ApplicationReconciler) reportDrift(ctx context.Context, app *cruisev1.Application, eng *apply.Engine, rendered render.Result, revision string) (time.Duration, error) {
-	diffs, err := eng.Diff(ctx, rendered.Objects, apply.DiffOptions{
-		Owner:      apply.Owner{Name: app.Name, Namespace: app.Namespace},
-		Inventory:  &statusInventory{client: r.Client, app: app},
-		Namespaces: apply.Namespaces{Default: app.Namespace, Target: app.Spec.TargetNamespace},
-	})
+	diffs, err := eng.Diff(ctx, rendered.Objects, pipeline.TargetOf(app).DiffOptions(&statusInventory{client: r.Client, app: app}))
 	if err != nil {
 		return 0, classifyApplyError(err)
 	}
@@ -451,13 +438,28 @@ func kindsOf(refs []cruisev1.ObjectRef) []schema.GroupVersionKind {
 	return out
 }
 
+// keptObjects says which objects no longer in Git were kept, and why;
+// "" when none were.
+func keptObjects(changes []apply.Change) string {
+	var kept []string
+	for _, c := range changes {
+		if c.Action == apply.PruneSkipped {
+			kept = append(kept, c.Ref.String()+" ("+c.Message+")")
+		}
+	}
+	if len(kept) == 0 {
+		return ""
+	}
+	return fmt.Sprintf("kept %d object(s) no longer in Git: %s", len(kept), strings.Join(kept, "; "))
+}
+
 func summary(changes []apply.Change) string {
 	counts := map[apply.Action]int{}
 	for _, c := range changes {
 		counts[c.Action]++
 	}
 	var parts []string
-	for _, a := range []apply.Action{apply.Created, apply.Configured, apply.Recreated, apply.Pruned, apply.Unchanged} {
+	for _, a := range []apply.Action{apply.Created, apply.Configured, apply.Recreated, apply.Pruned, apply.PruneSkipped, apply.Unchanged} {
 		if counts[a] > 0 {
 			parts = append(parts, fmt.Sprintf("%d %s", counts[a], a))
 		}

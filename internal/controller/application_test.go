@@ -1,6 +1,8 @@
 package controller_test
 
 import (
+	"fmt"
+	"strings"
 	"testing"
 
 	corev1 "k8s.io/api/core/v1"
@@ -224,5 +226,60 @@ func TestReconcileRequestIsHandled(t *testing.T) {
 	f.eventually("request handled", func() (bool, string) {
 		app := f.getApp("web")
 		return app.Status.LastHandledReconcileAt == v, app.Status.LastHandledReconcileAt
+	})
+}
+
+// With selfHeal off, drift at the same revision is only reported, but a
+// change of the Application's own spec is still applied: it is a change
+// in Git's intent, not a change made in the cluster.
+func TestSelfHealOffStillAppliesSpecChanges(t *testing.T) {
+	f := newFixture(t)
+	commit := f.commit("two apps", map[string]string{
+		"a/cm.yaml": cmYAML("a", "one"),
+		"b/cm.yaml": cmYAML("b", "one"),
+	})
+	f.source()
+	off := false
+	f.app("web", "a", func(s *cruisev1.ApplicationSpec) { s.SelfHeal = &off })
+	f.waitReady("web", commit)
+
+	app := f.getApp("web")
+	patch := client.MergeFrom(app.DeepCopy())
+	app.Spec.Path = "b"
+	if err := k8s.Patch(t.Context(), app, patch); err != nil {
+		t.Fatal(err)
+	}
+	f.eventually("ConfigMap b applied after spec.path changed", func() (bool, string) {
+		return f.configMap("b") != nil, "missing"
+	})
+	f.eventually("ConfigMap a pruned after spec.path changed", func() (bool, string) {
+		return f.configMap("a") == nil, "still there"
+	})
+}
+
+// An object that left Git but is kept (here: prune disabled on it) is
+// named, with the reason, in a Warning event of the sync that kept it.
+func TestKeptObjectIsReported(t *testing.T) {
+	f := newFixture(t)
+	kept := "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: b\n  annotations:\n    cruise.dev/prune: disabled\ndata:\n  value: one\n"
+	first := f.commit("two", map[string]string{"app/a.yaml": cmYAML("a", "one"), "app/b.yaml": kept})
+	f.source()
+	f.app("web", "app", nil)
+	f.waitReady("web", first)
+
+	second := f.commit("drop b", map[string]string{"app/a.yaml": cmYAML("a", "one")})
+	f.requestFetch(second)
+	f.waitReady("web", second)
+	if f.configMap("b") == nil {
+		t.Fatal("ConfigMap b with prune disabled was pruned")
+	}
+	f.eventually("PruneSkipped event naming ConfigMap b", func() (bool, string) {
+		evs := f.events("web", cruisev1.ReasonPruneSkipped)
+		for _, e := range evs {
+			if strings.Contains(e.Note, "ConfigMap") && strings.Contains(e.Note, "/b (") {
+				return true, e.Note
+			}
+		}
+		return false, fmt.Sprintf("%d PruneSkipped event(s)", len(evs))
 	})
 }

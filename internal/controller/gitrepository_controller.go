@@ -19,6 +19,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/predicate"
 
 	cruisev1 "github.com/cruisegitops/cruise/api/v1alpha1"
+	"github.com/cruisegitops/cruise/internal/pipeline"
 	gitsource "github.com/cruisegitops/cruise/internal/source"
 )
 
@@ -129,17 +130,13 @@ func (r *GitRepositoryReconciler) fetch(ctx context.Context, repo *cruisev1.GitR
 	if err != nil {
 		return nil, err
 	}
-	var ref gitsource.Ref
-	if repo.Spec.Ref != nil {
-		ref = gitsource.Ref{Branch: repo.Spec.Ref.Branch, Tag: repo.Spec.Ref.Tag, SemVer: repo.Spec.Ref.SemVer, Commit: repo.Spec.Ref.Commit}
-	}
 	if repo.Spec.Timeout != nil && repo.Spec.Timeout.Duration > 0 {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, repo.Spec.Timeout.Duration)
 		defer cancel()
 	}
 	start := r.now()
-	art, err := r.Fetcher.Fetch(ctx, gitsource.Request{URL: repo.Spec.URL, Ref: ref, Auth: auth})
+	art, err := r.Fetcher.Fetch(ctx, pipeline.SourceRequest(repo, auth))
 	r.Metrics.observeFetch(r.now().Sub(start), err)
 	if err != nil {
 		return nil, classifyFetchError(err)
