@@ -4,13 +4,13 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net"
 	"net/http"
 	"net/netip"
 	"net/url"
 	"strings"
 	"time"
 
+	"github.com/cruisegitops/cruise/oauth/loopback"
 	"github.com/cruisegitops/cruise/oauth/store"
 )
 
@@ -209,21 +209,11 @@ func checkIssuer(raw string) (string, error) {
 	switch u.Scheme {
 	case "https":
 	case "http":
-		if !IsLoopbackHost(u.Hostname()) {
+		if !loopback.IsHost(u.Hostname()) {
 			return "", fmt.Errorf("oauth: issuer %q: plain http only on a loopback address", raw)
 		}
 	default:
 		return "", fmt.Errorf("oauth: issuer %q: scheme must be https", raw)
 	}
 	return strings.TrimSuffix(raw, "/"), nil
-}
-
-// IsLoopbackHost reports whether host (without port) is a loopback IP
-// literal or "localhost".
-func IsLoopbackHost(host string) bool {
-	if host == "localhost" {
-		return true
-	}
-	ip := net.ParseIP(strings.Trim(host, "[]"))
-	return ip != nil && ip.IsLoopback()
 }

@@ -15,6 +15,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/cruisegitops/cruise/oauth"
+	"github.com/cruisegitops/cruise/oauth/loopback"
 )
 
 // upstreamFlags are the flags federating the built-in authorization
@@ -85,7 +86,7 @@ func (l *listenFlags) check(inPodBehindIngress bool) error {
 	if err != nil {
 		return fail(2, fmt.Errorf("--addr %q: %w", l.Addr, err))
 	}
-	if l.TLSCert == "" && !oauth.IsLoopbackHost(host) && !inPodBehindIngress {
+	if l.TLSCert == "" && !loopback.IsHost(host) && !inPodBehindIngress {
 		return fail(2, fmt.Errorf("--addr %s: plain HTTP is allowed only on a loopback address (or in a Pod behind an ingress, for cruise server); pass --tls-cert and --tls-key", l.Addr))
 	}
 	return nil
