@@ -50,7 +50,9 @@ func (s *Server) authenticatedRequest(w http.ResponseWriter, r *http.Request) (p
 // (draft-ietf-oauth-v2-1 section 2.4 and 3.2.1). Exactly one method may be
 // used (section 2.4: "MUST NOT use more than one authentication method in
 // each request"). Public clients identify themselves with client_id alone.
-// Failures are throttled per client.
+//
+// Failures are throttled (section 7.4.3) so that nobody can lock out
+// another party: see throttleKey.
 func (s *Server) authenticateClient(ctx context.Context, r *http.Request, p params) (store.Client, *Error) {
 	var methods []string
 	if r.Header.Get("Authorization") != "" {
@@ -96,28 +98,33 @@ func (s *Server) authenticateClient(ctx context.Context, r *http.Request, p para
 	if clientID == "" {
 		return store.Client{}, invalidClient("no client identification")
 	}
-	if wait := s.clientThrottle.wait(clientID); wait > 0 {
+	client, err := s.store.GetClient(ctx, clientID)
+	known := err == nil
+	if err != nil && !errors.Is(err, store.ErrNotFound) {
+		return store.Client{}, s.internalError(ctx, "get client", err)
+	}
+	if known && client.Public && method == authNone {
+		// Nothing to guess: the grant's own checks (PKCE, single-use
+		// codes, rotating refresh tokens) apply, and no throttle does.
+		return client, nil
+	}
+	key := throttleKey(s.sourceAddress(r), client, known)
+	if wait := s.clientThrottle.wait(key); wait > 0 {
 		e := invalidClient("too many failed authentications; retry later")
 		e.Status, e.RetryAfter = http.StatusTooManyRequests, wait
 		return store.Client{}, e
 	}
 	fail := func(desc string) (store.Client, *Error) {
-		s.clientThrottle.fail(clientID)
+		s.clientThrottle.fail(key)
 		e := invalidClient("%s", desc)
 		e.basic = method == authSecretBasic
 		return store.Client{}, e
 	}
-	client, err := s.store.GetClient(ctx, clientID)
-	if errors.Is(err, store.ErrNotFound) {
-		return fail("unknown client")
-	} else if err != nil {
-		return store.Client{}, s.internalError(ctx, "get client", err)
-	}
 	switch {
+	case !known:
+		return fail("unknown client")
 	case client.Public:
-		if method != authNone {
-			return fail("public clients have no credentials")
-		}
+		return fail("public clients have no credentials")
 	case client.SecretHash != "":
 		if method != authSecretBasic && method != authSecretPost {
 			return fail("client authentication required (client_secret_basic or client_secret_post)")
@@ -135,8 +142,23 @@ func (s *Server) authenticateClient(ctx context.Context, r *http.Request, p para
 	default:
 		return fail("client has no usable credentials")
 	}
-	s.clientThrottle.succeed(clientID)
+	s.clientThrottle.succeed(key)
 	return client, nil
+}
+
+// throttleKey is what the failures of a client authentication from the
+// source address src count against. A confidential client's count is its
+// own at that address: guessing its secret from one address slows that
+// address only, never the client calling from its own. Everything else
+// that fails (an unknown client, credentials sent for a public client,
+// which has none to guess) counts against the address alone, so that it
+// cannot be aimed at a client.
+func throttleKey(src string, client store.Client, known bool) string {
+	if known && !client.Public {
+		// src first: an address holds no "|", so keys cannot collide.
+		return "client:" + src + "|" + client.ID
+	}
+	return "source:" + src
 }
 
 // parseBasic decodes HTTP Basic credentials; client IDs and secrets are

@@ -79,8 +79,9 @@ func TestClientSecretsAreStrongAndHashed(t *testing.T) {
 }
 
 // TestClientAuthenticationThrottled: after MaxFailures wrong secrets the
-// client is locked out with 429 and Retry-After, even with the right
-// secret, until the lockout passes.
+// client is locked out at that address with 429 and Retry-After, even with
+// the right secret, until the lockout passes (other addresses:
+// TestConfidentialClientThrottledPerSource).
 func TestClientAuthenticationThrottled(t *testing.T) {
 	opts := func(o *oauth.Options) {
 		o.Throttle = oauth.ThrottleOptions{MaxFailures: 3, Lockout: time.Minute, MaxLockout: time.Hour}
@@ -101,7 +102,8 @@ func TestClientAuthenticationThrottled(t *testing.T) {
 }
 
 // TestLoginThrottled: wrong passwords lock the account out of the login
-// form.
+// form at that address (other addresses:
+// TestLoginThrottledPerAccountAndSource).
 func TestLoginThrottled(t *testing.T) {
 	opts := func(o *oauth.Options) {
 		o.Throttle = oauth.ThrottleOptions{MaxFailures: 2, Lockout: time.Minute, MaxLockout: time.Hour}

@@ -83,7 +83,7 @@ func (s *Server) handleDeviceAuthorization(w http.ResponseWriter, r *http.Reques
 
 // handleDevicePage is the verification URI (RFC 8628 section 3.3): the
 // user enters the code, logs in, and approves or denies. Wrong codes are
-// throttled per IP address (section 5.1).
+// throttled per source address (section 5.1).
 func (s *Server) handleDevicePage(w http.ResponseWriter, r *http.Request) {
 	if r.Method != http.MethodGet {
 		w.Header().Set("Allow", http.MethodGet)
@@ -96,7 +96,7 @@ func (s *Server) handleDevicePage(w http.ResponseWriter, r *http.Request) {
 		s.render(w, r, http.StatusOK, "device", page)
 		return
 	}
-	ipKey := "device-ip:" + clientIP(r)
+	ipKey := "device:" + s.sourceAddress(r)
 	if wait := s.loginThrottle.wait(ipKey); wait > 0 {
 		w.Header().Set("Retry-After", retryAfter(wait))
 		page["Error"] = "Too many wrong codes. Wait a moment and try again."

@@ -200,9 +200,11 @@ func (s *Server) issueCode(w http.ResponseWriter, r *http.Request, req *authRequ
 	s.redirectToClient(w, r, req.RedirectURI, req.State, url.Values{"code": {code}})
 }
 
-// handleLogin checks a local account's password (argon2id) with
-// throttling per account and per IP address, starts a session and resumes
-// the interaction.
+// handleLogin checks a local account's password (argon2id), starts a
+// session and resumes the interaction. Wrong passwords are throttled per
+// account at the source address, so that guessing from one address never
+// locks the account's owner out at another, and, with a larger budget,
+// per source address against one password tried on many accounts.
 func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) {
 	if !s.parsePageForm(w, r) {
 		return
@@ -213,8 +215,10 @@ func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	name, pw := r.PostForm.Get("username"), r.PostForm.Get("password")
-	userKey, ipKey := "user:"+name, "ip:"+clientIP(r)
-	if wait := max(s.loginThrottle.wait(userKey), s.loginThrottle.wait(ipKey)); wait > 0 {
+	src := s.sourceAddress(r)
+	// src first: an address holds no "|", so keys cannot collide.
+	userKey := src + "|" + name
+	if wait := max(s.loginThrottle.wait(userKey), s.sourceThrottle.wait(src)); wait > 0 {
 		w.Header().Set("Retry-After", retryAfter(wait))
 		s.showLogin(w, r, in, "Too many failed attempts. Wait a moment and try again.", http.StatusTooManyRequests)
 		return
@@ -229,7 +233,7 @@ func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) {
 	}
 	if !ok {
 		s.loginThrottle.fail(userKey)
-		s.loginThrottle.fail(ipKey)
+		s.sourceThrottle.fail(src)
 		s.showLogin(w, r, in, "Wrong user name or password.", http.StatusUnauthorized)
 		return
 	}

@@ -278,12 +278,18 @@ func (r tokenResponse) str(k string) string { s, _ := r.Body[k].(string); return
 // post sends a form to path with optional extra headers.
 func (e *env) post(path string, form url.Values, header http.Header) tokenResponse {
 	e.t.Helper()
+	return e.postFrom(http.DefaultClient, path, form, header)
+}
+
+// postFrom is post through hc, for example a client of fromAddress.
+func (e *env) postFrom(hc *http.Client, path string, form url.Values, header http.Header) tokenResponse {
+	e.t.Helper()
 	req, _ := http.NewRequest(http.MethodPost, e.url(path), strings.NewReader(form.Encode()))
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	for k, v := range header {
 		req.Header[k] = v
 	}
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := hc.Do(req)
 	if err != nil {
 		e.t.Fatal(err)
 	}

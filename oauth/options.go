@@ -4,12 +4,13 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"strings"
 	"time"
 
+	"github.com/cruisegitops/cruise/oauth/loopback"
 	"github.com/cruisegitops/cruise/oauth/store"
 )
 
@@ -47,6 +48,15 @@ type Options struct {
 	KeyRotationPeriod time.Duration
 	// Throttle limits failed authentications; zero values take defaults.
 	Throttle ThrottleOptions
+	// TrustedProxies are the networks of the reverse proxies in front of
+	// the server (an ingress controller, a load balancer). The throttles
+	// key failures by the address a request comes from; a request whose
+	// peer is in one of these networks comes from the address the proxies
+	// report in X-Forwarded-For (the rightmost entry that is not a trusted
+	// proxy). Without them (the default) that header is ignored, since
+	// anyone can write it: behind a proxy, every request then seems to
+	// come from the proxy, and one party's failures slow everyone.
+	TrustedProxies []netip.Prefix
 	// IntrospectionRate is the number of introspection requests per second
 	// each client may make (burst twice that); default 100.
 	IntrospectionRate float64
@@ -65,14 +75,32 @@ type Options struct {
 	Now func() time.Time
 }
 
-// ThrottleOptions bound brute force against client secrets and passwords:
-// after MaxFailures failures for one key (client, account or IP) further
-// attempts are refused for Lockout, doubling with each further failure up
-// to MaxLockout.
+// ThrottleOptions bound brute force against client secrets, passwords and
+// user codes (draft-ietf-oauth-v2-1 section 7.4.3): after MaxFailures
+// failures for one key, further attempts with it are refused for Lockout,
+// doubling with each further failure up to MaxLockout. Keys never name a
+// party alone, so that nobody can lock out someone else at another
+// address:
+//
+//   - a confidential client's authentication: the client at the source
+//     address;
+//   - any other failed client authentication (an unknown client, or
+//     credentials sent for a public client, which has none to guess): the
+//     source address; a public client sending only its client_id is never
+//     throttled;
+//   - a password: the account at the source address, and the source
+//     address for any account with four times MaxFailures;
+//   - a device user code: the source address.
 type ThrottleOptions struct {
 	MaxFailures int           // default 5
 	Lockout     time.Duration // default 1 s
 	MaxLockout  time.Duration // default 5 min
+}
+
+// perSource is the budget of a source address across accounts.
+func (o ThrottleOptions) perSource() ThrottleOptions {
+	o.MaxFailures *= 4
+	return o
 }
 
 // UpstreamOptions configure login federation to an OpenID provider.
@@ -125,6 +153,14 @@ func (o *Options) setDefaults() error {
 	if o.Throttle.MaxFailures <= 0 {
 		o.Throttle.MaxFailures = 5
 	}
+	trusted := make([]netip.Prefix, len(o.TrustedProxies))
+	for i, p := range o.TrustedProxies {
+		if !p.IsValid() {
+			return errors.New("oauth: Options.TrustedProxies holds an invalid prefix")
+		}
+		trusted[i] = p.Masked()
+	}
+	o.TrustedProxies = trusted
 	if o.IntrospectionRate <= 0 {
 		o.IntrospectionRate = 100
 	}
@@ -173,21 +209,11 @@ func checkIssuer(raw string) (string, error) {
 	switch u.Scheme {
 	case "https":
 	case "http":
-		if !IsLoopbackHost(u.Hostname()) {
+		if !loopback.IsHost(u.Hostname()) {
 			return "", fmt.Errorf("oauth: issuer %q: plain http only on a loopback address", raw)
 		}
 	default:
 		return "", fmt.Errorf("oauth: issuer %q: scheme must be https", raw)
 	}
 	return strings.TrimSuffix(raw, "/"), nil
-}
-
-// IsLoopbackHost reports whether host (without port) is a loopback IP
-// literal or "localhost".
-func IsLoopbackHost(host string) bool {
-	if host == "localhost" {
-		return true
-	}
-	ip := net.ParseIP(strings.Trim(host, "[]"))
-	return ip != nil && ip.IsLoopback()
 }

@@ -7,7 +7,6 @@ import (
 	"encoding/hex"
 	"fmt"
 	"log/slog"
-	"net"
 	"net/http"
 	"net/url"
 	"strings"
@@ -53,8 +52,9 @@ type Server struct {
 	log    *slog.Logger
 	now    func() time.Time
 
-	clientThrottle *throttle // by client ID
-	loginThrottle  *throttle // by account name and by IP
+	clientThrottle *throttle // by source address, and confidential client at it
+	loginThrottle  *throttle // by account at a source address; device codes by source address
+	sourceThrottle *throttle // login failures by source address, whatever the account
 	introspectRate *rateLimiter
 	upstream       *upstream // nil without federation
 	userinfo       *resource.Verifier
@@ -84,6 +84,7 @@ func New(ctx context.Context, opts Options) (*Server, error) {
 		}),
 		clientThrottle: newThrottle(opts.Throttle, opts.Now),
 		loginThrottle:  newThrottle(opts.Throttle, opts.Now),
+		sourceThrottle: newThrottle(opts.Throttle.perSource(), opts.Now),
 		introspectRate: newRateLimiter(opts.IntrospectionRate, opts.Now),
 	}
 	if err := s.keys.Load(ctx); err != nil {
@@ -189,15 +190,6 @@ func randomID() string {
 	// Hex, not base64url: an identifier that starts with "-" would be
 	// taken for a flag by command lines (cruise auth client delete ID).
 	return hex.EncodeToString(b)
-}
-
-// clientIP is the peer address used for throttling.
-func clientIP(r *http.Request) string {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		return r.RemoteAddr
-	}
-	return host
 }
 
 func (s *Server) internalError(ctx context.Context, what string, err error) *Error {

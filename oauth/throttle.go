@@ -6,10 +6,12 @@ import (
 	"time"
 )
 
-// throttle counts authentication failures per key (a client ID, an account
-// or an IP address) and refuses further attempts for a growing lockout once
-// a key has failed too often (draft-ietf-oauth-v2-1 section 7.4.3, brute
-// force). State is per process: each replica throttles on its own.
+// throttle counts authentication failures per key and refuses further
+// attempts for a growing lockout once a key has failed too often
+// (draft-ietf-oauth-v2-1 section 7.4.3, brute force). Keys hold the source
+// address (see ThrottleOptions for which), so that nobody can lock out a
+// party at another address. State is per process: each replica throttles
+// on its own.
 type throttle struct {
 	opts ThrottleOptions
 	now  func() time.Time

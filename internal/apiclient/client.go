@@ -15,7 +15,7 @@ import (
 	"golang.org/x/oauth2"
 
 	"github.com/cruisegitops/cruise/internal/server/apiv1"
-	"github.com/cruisegitops/cruise/oauth"
+	"github.com/cruisegitops/cruise/oauth/loopback"
 )
 
 // Defaults of the Options.
@@ -131,7 +131,7 @@ func CheckURL(raw string) (*url.URL, error) {
 	switch u.Scheme {
 	case "https":
 	case "http":
-		if !oauth.IsLoopbackHost(u.Hostname()) {
+		if !loopback.IsHost(u.Hostname()) {
 			return nil, fmt.Errorf("invalid URL %q: plain http is allowed only to a loopback address (127.0.0.1, ::1, localhost); use https", shown)
 		}
 	default:

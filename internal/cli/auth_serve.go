@@ -66,8 +66,12 @@ func (o *authServeOptions) run(cmd *cobra.Command) error {
 	if err != nil {
 		return err
 	}
+	proxies, err := o.Listen.trustedProxies()
+	if err != nil {
+		return err
+	}
 	srv, err := oauth.New(ctx, oauth.Options{Issuer: o.Issuer, Store: st, Audience: o.Audience, Scopes: o.Scopes,
-		SigningAlgorithm: o.SigningAlgorithm, Logger: logger, Upstream: up})
+		SigningAlgorithm: o.SigningAlgorithm, Logger: logger, Upstream: up, TrustedProxies: proxies})
 	if err != nil {
 		return fail(2, err)
 	}

@@ -90,6 +90,10 @@ func TestAuthUserCommands(t *testing.T) {
 func TestAuthServe(t *testing.T) {
 	db := []string{"--db", "sqlite:" + filepath.Join(t.TempDir(), "auth.db")}
 	mustCruise(t, 2, args([]string{"auth", "serve", "--issuer", "https://auth.example", "--addr", "0.0.0.0:0"}, db)...)
+	r := mustCruise(t, 2, args([]string{"auth", "serve", "--issuer", "http://127.0.0.1:1", "--addr", "127.0.0.1:0", "--trusted-proxy", "10.0.0.0/33"}, db)...)
+	if !strings.Contains(r.stderr, `--trusted-proxy "10.0.0.0/33"`) {
+		t.Errorf("bad --trusted-proxy: stderr %q", r.stderr)
+	}
 
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -101,7 +105,7 @@ func TestAuthServe(t *testing.T) {
 	ctx, cancel := context.WithCancel(t.Context())
 	done := make(chan int, 1)
 	go func() {
-		code, _, _ := run(ctx, args([]string{"auth", "serve", "--issuer", issuer, "--addr", addr}, db)...)
+		code, _, _ := run(ctx, args([]string{"auth", "serve", "--issuer", issuer, "--addr", addr, "--trusted-proxy", "10.0.0.0/8", "--trusted-proxy", "::1"}, db)...)
 		done <- code
 	}()
 	t.Cleanup(func() {
@@ -125,7 +129,7 @@ func TestAuthServe(t *testing.T) {
 		time.Sleep(50 * time.Millisecond)
 	}
 
-	r := mustCruise(t, 0, args([]string{"auth", "client", "create", "--name", "CI", "--confidential", "-o", "json"}, db)...)
+	r = mustCruise(t, 0, args([]string{"auth", "client", "create", "--name", "CI", "--confidential", "-o", "json"}, db)...)
 	var c map[string]string
 	json.Unmarshal([]byte(r.stdout), &c)
 	token := func() int {

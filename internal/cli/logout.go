@@ -2,16 +2,13 @@ package cli
 
 import (
 	"context"
-	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
-	"net/http"
-	"net/url"
 	"strings"
 
 	"github.com/spf13/cobra"
-	"golang.org/x/oauth2"
+
+	"github.com/cruisegitops/cruise/internal/oauthclient"
 )
 
 // LogoutOptions configure `cruise logout`.
@@ -58,7 +55,7 @@ func runLogout(ctx context.Context, out io.Writer, o *LogoutOptions, rawServer s
 	server := ""
 	if rawServer != "" {
 		var err error
-		if server, err = normalizeServer(rawServer); err != nil {
+		if server, err = oauthclient.NormalizeServer(rawServer); err != nil {
 			return fail(2, err)
 		}
 	}
@@ -66,91 +63,23 @@ func runLogout(ctx context.Context, out io.Writer, o *LogoutOptions, rawServer s
 	if err != nil {
 		return fail(2, err)
 	}
-	var removed *serverLogin
-	var revokeErr error
-	var others []string
-	err = store.update(func(c *credentials) (bool, error) {
-		if server == "" {
-			server, others = c.Current, c.loggedInServers()
-		}
-		if removed = c.Servers[server]; removed == nil {
-			return false, nil
-		}
-		// Revoked first, deleted whatever the outcome: the user asked to
-		// be logged out here.
-		revokeErr = revokeLogin(context.WithValue(ctx, oauth2.HTTPClient, oauthHTTPClient()), removed)
-		delete(c.Servers, server)
-		if c.Current == server {
-			c.Current = ""
-		}
-		return true, nil
-	})
+	res, err := store.Logout(ctx, server)
 	if err != nil {
 		return fail(2, err)
 	}
 	switch {
-	case server == "" && len(others) > 0:
-		fmt.Fprintf(out, "No current server; logged in to %s (cruise logout SERVER)\n", strings.Join(others, ", "))
-	case server == "":
+	case res.Server == "" && len(res.LoggedIn) > 0:
+		fmt.Fprintf(out, "No current server; logged in to %s (cruise logout SERVER)\n", strings.Join(res.LoggedIn, ", "))
+	case res.Server == "":
 		fmt.Fprintln(out, "Not logged in")
-	case removed == nil:
-		fmt.Fprintf(out, "Not logged in to %s\n", server)
+	case res.Removed == nil:
+		fmt.Fprintf(out, "Not logged in to %s\n", res.Server)
 	default:
-		fmt.Fprintf(out, "Logged out of %s\n", server)
+		fmt.Fprintf(out, "Logged out of %s\n", res.Server)
 	}
-	if revokeErr != nil {
+	if res.RevokeErr != nil {
 		return fail(1, fmt.Errorf("the login to %s was deleted here, but not revoked at %s (its tokens stay valid until they expire): %w",
-			server, removed.Issuer, revokeErr))
+			res.Server, res.Removed.Issuer, res.RevokeErr))
 	}
 	return nil
-}
-
-// revokeLogin revokes the refresh token of l (or, without one, its access
-// token) at the issuer's revocation endpoint (RFC 7009 section 2.1), as a
-// public client: client_id in the form, no secret.
-func revokeLogin(ctx context.Context, l *serverLogin) error {
-	token, hint := l.RefreshToken, "refresh_token"
-	if token == "" {
-		token, hint = l.AccessToken, "access_token"
-	}
-	if token == "" {
-		return nil
-	}
-	md, err := discoverIssuer(ctx, l.Issuer)
-	if err != nil {
-		return err
-	}
-	if md.RevocationEndpoint == "" {
-		return errors.New("the authorization server has no revocation endpoint")
-	}
-	form := url.Values{"token": {token}, "token_type_hint": {hint}, "client_id": {l.ClientID}}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, md.RevocationEndpoint, strings.NewReader(form.Encode()))
-	if err != nil {
-		return err
-	}
-	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	req.Header.Set("Accept", "application/json")
-	resp, err := httpClient(ctx).Do(req)
-	if err != nil {
-		// The *url.Error names the endpoint, not the form.
-		return err
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode == http.StatusOK {
-		return nil
-	}
-	// Section 2.2.1: an error response as in RFC 6749 section 5.2.
-	var e struct {
-		Error       string `json:"error"`
-		Description string `json:"error_description"`
-	}
-	_ = json.NewDecoder(io.LimitReader(resp.Body, 64<<10)).Decode(&e)
-	msg := resp.Status
-	if e.Error != "" {
-		msg += ": " + e.Error
-		if e.Description != "" {
-			msg += ": " + e.Description
-		}
-	}
-	return fmt.Errorf("POST %s: %s", md.RevocationEndpoint, msg)
 }

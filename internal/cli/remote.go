@@ -18,6 +18,7 @@ import (
 
 	"github.com/cruisegitops/cruise/api/v1alpha1"
 	"github.com/cruisegitops/cruise/internal/apiclient"
+	"github.com/cruisegitops/cruise/internal/oauthclient"
 	"github.com/cruisegitops/cruise/internal/server/apiv1"
 )
 
@@ -38,10 +39,13 @@ func apiNamespace(k *KubeOptions) string {
 }
 
 // fail makes an API error the command's outcome, exit code 2; a refused
-// token says how to log in again.
+// token or an ended login says how to log in again.
 func (s *apiSession) fail(err error) error {
-	if apiclient.HasCode(err, apiv1.CodeUnauthenticated) {
+	switch {
+	case apiclient.HasCode(err, apiv1.CodeUnauthenticated):
 		return fail(2, fmt.Errorf("%w: log in again with cruise login %s", err, s.server))
+	case errors.Is(err, oauthclient.ErrLoginEnded):
+		return fail(2, fmt.Errorf("%w (cruise login %s)", err, s.server))
 	}
 	return fail(2, err)
 }

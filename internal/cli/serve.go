@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"os"
 	"strings"
 	"time"
@@ -14,6 +15,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/cruisegitops/cruise/oauth"
+	"github.com/cruisegitops/cruise/oauth/loopback"
 )
 
 // upstreamFlags are the flags federating the built-in authorization
@@ -42,15 +44,36 @@ func (u upstreamFlags) options() (*oauth.UpstreamOptions, error) {
 }
 
 // listenFlags are where a server command listens: --addr, and --tls-cert
-// with --tls-key for HTTPS.
+// with --tls-key for HTTPS; --trusted-proxy names the proxies in front.
 type listenFlags struct {
 	Addr, TLSCert, TLSKey string
+	TrustedProxies        []string
 }
 
 func (l *listenFlags) addFlags(f *pflag.FlagSet, defaultAddr string) {
 	f.StringVar(&l.Addr, "addr", defaultAddr, "listen address HOST:PORT")
 	f.StringVar(&l.TLSCert, "tls-cert", "", "TLS certificate file (PEM)")
 	f.StringVar(&l.TLSKey, "tls-key", "", "TLS private key file (PEM)")
+	f.StringArrayVar(&l.TrustedProxies, "trusted-proxy", nil,
+		"CIDR or IP of a reverse proxy in front (ingress controller, load balancer) whose X-Forwarded-For gives the client address that sign-in throttling keys by (repeatable)")
+}
+
+// trustedProxies parses --trusted-proxy: CIDRs, or single addresses.
+func (l *listenFlags) trustedProxies() ([]netip.Prefix, error) {
+	out := make([]netip.Prefix, 0, len(l.TrustedProxies))
+	for _, s := range l.TrustedProxies {
+		p, err := netip.ParsePrefix(s)
+		if err != nil {
+			a, aerr := netip.ParseAddr(s)
+			if aerr != nil {
+				return nil, fail(2, fmt.Errorf("--trusted-proxy %q: want a CIDR (10.0.0.0/8) or an IP address", s))
+			}
+			a = a.Unmap()
+			p = netip.PrefixFrom(a, a.BitLen())
+		}
+		out = append(out, p.Masked())
+	}
+	return out, nil
 }
 
 // check refuses plain HTTP except on a loopback address or, when
@@ -63,7 +86,7 @@ func (l *listenFlags) check(inPodBehindIngress bool) error {
 	if err != nil {
 		return fail(2, fmt.Errorf("--addr %q: %w", l.Addr, err))
 	}
-	if l.TLSCert == "" && !oauth.IsLoopbackHost(host) && !inPodBehindIngress {
+	if l.TLSCert == "" && !loopback.IsHost(host) && !inPodBehindIngress {
 		return fail(2, fmt.Errorf("--addr %s: plain HTTP is allowed only on a loopback address (or in a Pod behind an ingress, for cruise server); pass --tls-cert and --tls-key", l.Addr))
 	}
 	return nil

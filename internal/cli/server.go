@@ -100,6 +100,10 @@ func (o *ServerOptions) run(cmd *cobra.Command) error {
 	if err := o.Listen.check(os.Getenv("KUBERNETES_SERVICE_HOST") != ""); err != nil {
 		return err
 	}
+	proxies, err := o.Listen.trustedProxies()
+	if err != nil {
+		return err
+	}
 	if o.Issuer != "" && o.Audience == "" {
 		return fail(2, errors.New("--issuer needs --audience: the aud your provider puts in access tokens for cruise"))
 	}
@@ -143,7 +147,8 @@ func (o *ServerOptions) run(cmd *cobra.Command) error {
 		}
 		// The UI and the CLI are this operator's own clients: no consent page.
 		as, err := oauth.New(ctx, oauth.Options{Issuer: publicURL + builtinIssuerPath, Store: st, Logger: logger,
-			Scopes: server.APIScopes(), Upstream: up, FirstPartyClients: []string{o.UIClientID, o.CLIClientID}})
+			Scopes: server.APIScopes(), Upstream: up, FirstPartyClients: []string{o.UIClientID, o.CLIClientID},
+			TrustedProxies: proxies})
 		if err != nil {
 			return fail(2, err)
 		}

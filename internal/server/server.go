@@ -17,6 +17,7 @@ import (
 	"github.com/cruisegitops/cruise/internal/server/web"
 	"github.com/cruisegitops/cruise/internal/source"
 	"github.com/cruisegitops/cruise/oauth"
+	"github.com/cruisegitops/cruise/oauth/loopback"
 	"github.com/cruisegitops/cruise/oauth/resource"
 )
 
@@ -119,7 +120,7 @@ func New(ctx context.Context, opts Options) (*Server, error) {
 		return nil, errors.New("server: Options.Kube is required")
 	}
 	pub, err := url.Parse(strings.TrimRight(opts.PublicURL, "/"))
-	if err != nil || pub.Host == "" || (pub.Scheme != "https" && !(pub.Scheme == "http" && oauth.IsLoopbackHost(pub.Hostname()))) {
+	if err != nil || pub.Host == "" || (pub.Scheme != "https" && !(pub.Scheme == "http" && loopback.IsHost(pub.Hostname()))) {
 		return nil, fmt.Errorf("server: public URL %q must be https, or http on a loopback address", opts.PublicURL)
 	}
 	opts.PublicURL = pub.String()
