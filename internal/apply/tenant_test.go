@@ -257,11 +257,19 @@ func TestPruneKeepsCRDTenantCannotList(t *testing.T) {
 	if _, err := tenant.Apply(ctx, objects(t, "crd.yaml", crdYAML(group, "widgets", "Widget", "{type: object, x-kubernetes-preserve-unknown-fields: true}")), opts); err != nil {
 		t.Fatalf("tenant applies its CRD: %v", err)
 	}
-	admin := newEngine(t)
+	// The tenant's engine waited until its discovery served the kind; a
+	// second engine's discovery may lag behind it for a moment.
 	cr := "apiVersion: " + group + "/v1\nkind: Widget\nmetadata:\n  name: theirs\n  namespace: " + ns + "\n"
-	if _, err := admin.Apply(ctx, objects(t, "cr.yaml", cr), apply.ApplyOptions{Owner: apply.Owner{Name: "other", Namespace: ns}}); err != nil {
-		t.Fatal(err)
-	}
+	clustertest.Eventually(t, 30*time.Second, func() (bool, error) {
+		_, err := newEngine(t).Apply(ctx, objects(t, "cr.yaml", cr), apply.ApplyOptions{Owner: apply.Owner{Name: "other", Namespace: ns}})
+		if errors.Is(err, apply.ErrUnknownKind) {
+			return false, err
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		return true, nil
+	})
 
 	res, err := tenant.Apply(ctx, nil, opts)
 	if err != nil {
