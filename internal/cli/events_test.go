@@ -40,9 +40,9 @@ func TestEventsApp(t *testing.T) {
 		}
 	}
 	event("web.2", "cruise.dev/v1alpha1", "Application", "web", "Warning", "HealthCheckFailed",
-		"Deployment/demo/web: Available: 0/1", now.Add(-time.Minute))
+		"Deployment/demo/web: Available: 0/1", now.Add(-15*time.Minute))
 	event("web.1", "cruise.dev/v1alpha1", "Application", "web", "Normal", "ReconciliationSucceeded",
-		"Applied revision main@sha1:abc", now.Add(-10*time.Minute))
+		"Applied revision main@sha1:abc", now.Add(-20*time.Minute))
 	// Not about this Application: another one, the source of the same
 	// name, and Argo CD's Application kind.
 	event("db.1", "cruise.dev/v1alpha1", "Application", "db", "Normal", "OtherApp", "db", now)
@@ -56,8 +56,8 @@ func TestEventsApp(t *testing.T) {
 	}
 	for i, want := range [][]string{
 		{"LAST SEEN", "TYPE", "REASON", "MESSAGE"},
-		{"10m", "Normal", "ReconciliationSucceeded", "Applied revision main@sha1:abc"},
-		{"60s", "Warning", "HealthCheckFailed", "Deployment/demo/web: Available: 0/1"},
+		{"20m", "Normal", "ReconciliationSucceeded", "Applied revision main@sha1:abc"},
+		{"15m", "Warning", "HealthCheckFailed", "Deployment/demo/web: Available: 0/1"},
 	} {
 		if got := fields(lines[i]); strings.Join(got, "|") != strings.Join(want, "|") {
 			t.Errorf("line %d: %q, want %q", i, got, want)
