@@ -163,6 +163,11 @@ type ApplicationStatus struct {
 	// LastHandledReconcileAt is the last cruise.dev/reconcile-at value acted on.
 	// +optional
 	LastHandledReconcileAt string `json:"lastHandledReconcileAt,omitempty"`
+	// LastSyncTime is when the last full sync succeeded: an apply of a new
+	// revision, or a resync or drift check that found the cluster as Git
+	// says. History records only the syncs that changed something.
+	// +optional
+	LastSyncTime *metav1.Time `json:"lastSyncTime,omitempty"`
 }
 
 // Application keeps one path of a Git repository applied to the cluster:

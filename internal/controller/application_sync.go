@@ -64,6 +64,7 @@ func (r *ApplicationReconciler) sync(ctx context.Context, app *cruisev1.Applicat
 	}
 
 	applying := "applying revision " + revision
+	status.quiet = sameRevision && specApplied
 	if err := status.progress(ctx, app, applying); err != nil {
 		return 0, transient(cruisev1.ReasonApplyFailed, err)
 	}
@@ -365,7 +366,9 @@ func (r *ApplicationReconciler) recordHistory(app *cruisev1.Application, art *gi
 // resynced records that a full sync of app succeeded now and returns the
 // time until the next one.
 func (r *ApplicationReconciler) resynced(app *cruisev1.Application) time.Duration {
-	r.synced.mark(client.ObjectKeyFromObject(app), r.now())
+	now := r.now()
+	r.synced.mark(client.ObjectKeyFromObject(app), now)
+	app.Status.LastSyncTime = &metav1.Time{Time: now}
 	return interval(app)
 }
 

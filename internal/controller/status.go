@@ -18,6 +18,11 @@ import (
 type statusWriter struct {
 	client client.Client
 	sent   cruisev1.ApplicationStatus // as last written, or as read
+	// quiet drops progress: the sync re-applies what is already deployed
+	// (a drift correction, a resync), which is quick, so only its outcome
+	// is written. Each progress write is an API round trip, and turning
+	// Ready Unknown would wake every dependent for nothing.
+	quiet bool
 }
 
 func newStatusWriter(c client.Client, app *cruisev1.Application) *statusWriter {
@@ -42,6 +47,9 @@ func (w *statusWriter) write(ctx context.Context, app *cruisev1.Application) err
 // progress says, at once, that a sync is under way and how far it got
 // (see markReconciling).
 func (w *statusWriter) progress(ctx context.Context, app *cruisev1.Application, msg string) error {
+	if w.quiet {
+		return nil
+	}
 	markReconciling(&app.Status.Conditions, app.Generation, msg)
 	return w.write(ctx, app)
 }

@@ -226,8 +226,7 @@ func TestHistoryDigest(t *testing.T) {
 
 // TestResyncKeepsComingBack: a full resync runs every interval, also after
 // resyncs that found nothing to change (they add no history entry). Each
-// full sync shows in Ready's lastTransitionTime (Unknown while it runs,
-// True after).
+// full sync shows in status.lastSyncTime.
 func TestResyncKeepsComingBack(t *testing.T) {
 	f := newFixture(t)
 	rev := f.commit("first", map[string]string{"app/a.yaml": cmYAML("a", "one")})
@@ -236,11 +235,11 @@ func TestResyncKeepsComingBack(t *testing.T) {
 	f.waitReady("web", rev)
 	var syncs []time.Time
 	f.eventually("three more full syncs", func() (bool, string) {
-		c := meta.FindStatusCondition(f.getApp("web").Status.Conditions, cruisev1.ConditionReady)
-		if c.Status == metav1.ConditionTrue && (len(syncs) == 0 || !c.LastTransitionTime.Equal(&metav1.Time{Time: syncs[len(syncs)-1]})) {
-			syncs = append(syncs, c.LastTransitionTime.Time)
+		last := f.getApp("web").Status.LastSyncTime
+		if last != nil && (len(syncs) == 0 || !last.Time.Equal(syncs[len(syncs)-1])) {
+			syncs = append(syncs, last.Time)
 		}
-		return len(syncs) >= 4, fmt.Sprintf("Ready since %v", syncs)
+		return len(syncs) >= 4, fmt.Sprintf("full syncs at %v", syncs)
 	})
 	if h := f.getApp("web").Status.History; len(h) != 1 {
 		t.Errorf("resyncs that changed nothing added history entries: %+v", h)

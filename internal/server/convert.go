@@ -48,13 +48,7 @@ func toApplication(a *v1alpha1.Application) apiv1.Application {
 	if ready != nil {
 		out.Ready, out.Reason, out.Message = string(ready.Status), ready.Reason, ready.Message
 	}
-	for i := range a.Status.History {
-		if a.Status.History[i].Result == "Succeeded" {
-			t := a.Status.History[i].Time.Time
-			out.LastSyncTime = &t
-			break
-		}
-	}
+	out.LastSyncTime = lastSyncTime(a)
 	resources := a.Status.Resources
 	out.ResourceCount = len(resources)
 	if out.ResourceCount == 0 {
@@ -129,4 +123,19 @@ func toHistory(a *v1alpha1.Application) []apiv1.HistoryEntry {
 			Author: h.Author, Time: h.Time.Time.UTC().Truncate(time.Second), Digest: h.Digest, Result: h.Result, Error: h.Error})
 	}
 	return out
+}
+
+// lastSyncTime is when the Application last synced successfully; from its
+// newest successful history entry when the controller predates
+// status.lastSyncTime.
+func lastSyncTime(a *v1alpha1.Application) *time.Time {
+	if t := a.Status.LastSyncTime; t != nil {
+		return &t.Time
+	}
+	for _, h := range a.Status.History {
+		if h.Result == "Succeeded" {
+			return &h.Time.Time
+		}
+	}
+	return nil
 }

@@ -1,6 +1,8 @@
 package server_test
 
 import (
+	"os"
+	"path/filepath"
 	"testing"
 
 	rbacv1 "k8s.io/api/rbac/v1"
@@ -55,5 +57,14 @@ func TestDiff(t *testing.T) {
 	}
 	if v := g.liveVersion(); v != "1" {
 		t.Errorf("live v = %s after the diff, want 1 (a diff changes nothing)", v)
+	}
+	// The server keeps no checkout after a diff: the commits people diff
+	// must not fill its disk.
+	left, err := os.ReadDir(filepath.Join(ts.cacheDir, "checkouts"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(left) != 0 {
+		t.Errorf("%d checkout(s) left in the server's Git cache after the diff, want none", len(left))
 	}
 }

@@ -43,6 +43,8 @@ type testServer struct {
 	URL   string
 	st    store.Store
 	users map[string]string // name -> password
+	// cacheDir is the server's Git cache.
+	cacheDir string
 }
 
 const testPassword = "correct horse battery staple"
@@ -62,7 +64,7 @@ func newTestServer(t testing.TB, users map[string][]string, mutate ...func(*oaut
 		h.Load().(http.Handler).ServeHTTP(w, r)
 	}))
 	t.Cleanup(hs.Close)
-	ts := &testServer{t: t, URL: hs.URL, st: st, users: map[string]string{}}
+	ts := &testServer{t: t, URL: hs.URL, st: st, users: map[string]string{}, cacheDir: t.TempDir()}
 	hash, err := password.Hash(testPassword, password.Params{MemoryKiB: 1024, Time: 1, Threads: 1})
 	if err != nil {
 		t.Fatal(err)
@@ -85,7 +87,7 @@ func newTestServer(t testing.TB, users map[string][]string, mutate ...func(*oaut
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv, err := server.New(ctx, server.Options{Kube: serverIdentity(t), PublicURL: hs.URL, CacheDir: t.TempDir(),
+	srv, err := server.New(ctx, server.Options{Kube: serverIdentity(t), PublicURL: hs.URL, CacheDir: ts.cacheDir,
 		Auth: server.AuthOptions{Builtin: as}})
 	if err != nil {
 		t.Fatal(err)

@@ -9,6 +9,7 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"strings"
+	"sync"
 	"time"
 
 	"golang.org/x/oauth2"
@@ -108,9 +109,11 @@ type Server struct {
 	uiOAuth  *oauth2.Config
 	pages    *web.Renderer
 	fetcher  *source.Fetcher
-	openapi  map[string]any
-	origin   string
-	handler  http.Handler
+	// collecting is held while the Git cache is collected (see collect).
+	collecting sync.Mutex
+	openapi    map[string]any
+	origin     string
+	handler    http.Handler
 }
 
 // New returns a Server. It reads API discovery once (with its own
