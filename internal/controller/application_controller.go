@@ -119,6 +119,12 @@ func (r *ApplicationReconciler) SetupWithManager(mgr ctrl.Manager) error {
 		Watches(&cruisev1.Application{}, handler.EnqueueRequestsFromMapFunc(r.dependents),
 			builder.WithPredicates(becameReady{})).
 		WatchesRawSource(source.Channel(r.driftCh, &handler.TypedEnqueueRequestForObject[*cruisev1.Application]{})).
+		// A checkout this process did not have (after a restart, the same
+		// commit as before) releases the Applications waiting for it.
+		WatchesRawSource(source.Channel(r.Artifacts.Published(), handler.TypedEnqueueRequestsFromMapFunc(
+			func(ctx context.Context, repo *cruisev1.GitRepository) []reconcile.Request {
+				return r.appsOfSource(ctx, repo)
+			}))).
 		WithOptions(ctrlOptions(r.Concurrency)).
 		Named("application").
 		Complete(r)

@@ -170,8 +170,10 @@ func (r *ApplicationReconciler) source(ctx context.Context, app *cruisev1.Applic
 	art, ok := r.Artifacts.Get(key, repo.Status.Artifact.Commit)
 	if !ok {
 		// Fetched by an earlier process (before a restart or a leader
-		// change): this process's GitRepository reconcile brings it back.
-		return nil, nil, waiting(cruisev1.ReasonSourceNotReady, 2*time.Second, "waiting for revision %s of %s", repo.Status.Artifact.Revision, key)
+		// change): this process's GitRepository reconcile brings it back,
+		// and ArtifactStore.Published wakes us then; the requeue is a
+		// safety net.
+		return nil, nil, waiting(cruisev1.ReasonSourceNotReady, 30*time.Second, "waiting for revision %s of %s", repo.Status.Artifact.Revision, key)
 	}
 	return repo, art, nil
 }

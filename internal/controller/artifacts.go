@@ -3,8 +3,11 @@ package controller
 import (
 	"sync"
 
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
+	"sigs.k8s.io/controller-runtime/pkg/event"
 
+	cruisev1 "github.com/cruisegitops/cruise/api/v1alpha1"
 	"github.com/cruisegitops/cruise/internal/source"
 )
 
@@ -22,11 +25,20 @@ type ArtifactStore struct {
 	// changed is poked, without blocking, when an artifact gives way to
 	// another commit or goes: the moment a checkout may stop being used.
 	changed chan struct{}
+	// published names, without blocking, each GitRepository whose artifact
+	// this process has for the first time, so that its Applications sync at
+	// once. After a restart the GitRepository's status does not change (its
+	// commit is the same), so no watch event says so.
+	published chan event.TypedGenericEvent[*cruisev1.GitRepository]
 }
 
 // NewArtifactStore returns an empty store.
 func NewArtifactStore() *ArtifactStore {
-	return &ArtifactStore{artifacts: map[types.NamespacedName]*source.Artifact{}, changed: make(chan struct{}, 1)}
+	return &ArtifactStore{
+		artifacts: map[types.NamespacedName]*source.Artifact{},
+		changed:   make(chan struct{}, 1),
+		published: make(chan event.TypedGenericEvent[*cruisev1.GitRepository], 1024),
+	}
 }
 
 // Put records the latest artifact of a GitRepository. The store takes over
@@ -43,6 +55,22 @@ func (s *ArtifactStore) Put(key types.NamespacedName, a *source.Artifact) {
 	if old == nil || old.Commit != a.Commit {
 		s.poke()
 	}
+	if old == nil {
+		// A new commit needs no word from here: the GitRepository's status
+		// patch, right after, wakes its Applications, and they would find
+		// the status still naming the old commit if woken before it.
+		repo := &cruisev1.GitRepository{ObjectMeta: metav1.ObjectMeta{Namespace: key.Namespace, Name: key.Name}}
+		select {
+		case s.published <- event.TypedGenericEvent[*cruisev1.GitRepository]{Object: repo}:
+		default: // full: the Applications' own requeue is the safety net
+		}
+	}
+}
+
+// Published receives the GitRepositories whose artifact this process got
+// for the first time.
+func (s *ArtifactStore) Published() <-chan event.TypedGenericEvent[*cruisev1.GitRepository] {
+	return s.published
 }
 
 // Get returns the artifact of a GitRepository if it is at commit, holding

@@ -149,3 +149,42 @@ func TestArtifactStoreHoldsCheckouts(t *testing.T) {
 		t.Error("Changed got nothing")
 	}
 }
+
+// TestArtifactStorePublishes: the store names a GitRepository when this
+// process gets its artifact for the first time (after a restart, at the
+// commit its status already shows), and not later: a new commit reaches
+// the Applications through the GitRepository's status.
+func TestArtifactStorePublishes(t *testing.T) {
+	dir := t.TempDir()
+	repo := gittest.NewRepo(t, dir, true)
+	c1 := repo.Commit("one", map[string]string{"a.yaml": "one"})
+	c2 := repo.Commit("two", map[string]string{"a.yaml": "two"})
+	fetcher, err := source.NewFetcher(source.Options{CacheDir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	store := controller.NewArtifactStore()
+	key := types.NamespacedName{Namespace: "ns", Name: "env"}
+	for _, step := range []struct {
+		commit  string
+		publish bool
+	}{{c1, true}, {c1, false}, {c2, false}} {
+		a, err := fetcher.Fetch(t.Context(), source.Request{URL: dir, Ref: source.Ref{Commit: step.commit}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		store.Put(key, a)
+		select {
+		case ev := <-store.Published():
+			if !step.publish {
+				t.Errorf("commit %s again: published %s/%s", step.commit[:8], ev.Object.Namespace, ev.Object.Name)
+			} else if ev.Object.Namespace != key.Namespace || ev.Object.Name != key.Name {
+				t.Errorf("published %s/%s, want %s", ev.Object.Namespace, ev.Object.Name, key)
+			}
+		default:
+			if step.publish {
+				t.Errorf("commit %s: nothing published", step.commit[:8])
+			}
+		}
+	}
+}
