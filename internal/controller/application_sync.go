@@ -257,12 +257,14 @@ func (r *ApplicationReconciler) apply(ctx context.Context, app *cruisev1.Applica
 	return r.resynced(app), nil
 }
 
-// healthWaitProgress reports the end of the apply phase: the engine's
-// first health report comes once every object is written.
+// healthWaitProgress reports the end of the apply phase once there is a
+// wait to report: at the first object the engine finds not yet healthy
+// (health reports come once every object is written). Objects healthy at
+// once, as most are, cost no status write.
 func (r *ApplicationReconciler) healthWaitProgress(ctx context.Context, app *cruisev1.Application, status *statusWriter, revision string, objects int, timeout time.Duration) func(apply.Event) {
 	reported := false
 	return func(ev apply.Event) {
-		if ev.Type != apply.EventHealth || reported {
+		if ev.Type != apply.EventHealth || ev.Health.Status == apply.Current || reported {
 			return
 		}
 		reported = true
