@@ -57,7 +57,6 @@ type ApplicationReconciler struct {
 	changes  changedPaths
 	driftCh  chan event.TypedGenericEvent[*cruisev1.Application]
 	outcomes *outcomes
-	synced   syncTimes
 }
 
 // SetupWithManager registers the reconciler, its indexes and watches.
@@ -198,7 +197,6 @@ func (r *ApplicationReconciler) subject(app *cruisev1.Application, action string
 // forget drops what the reconciler remembers of a deleted Application.
 func (r *ApplicationReconciler) forget(key types.NamespacedName) {
 	r.outcomes.forget(key)
-	r.synced.forget(key)
 }
 
 // appsOfSource lists the Applications that use a GitRepository.

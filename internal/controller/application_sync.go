@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"slices"
 	"strings"
-	"sync"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -15,7 +14,6 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/types"
-	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller"
 
 	cruisev1 "github.com/cruisegitops/cruise/api/v1alpha1"
@@ -370,18 +368,20 @@ func (r *ApplicationReconciler) recordHistory(app *cruisev1.Application, art *gi
 // resynced records that a full sync of app succeeded now and returns the
 // time until the next one.
 func (r *ApplicationReconciler) resynced(app *cruisev1.Application) time.Duration {
-	now := r.now()
-	r.synced.mark(client.ObjectKeyFromObject(app), now)
-	app.Status.LastSyncTime = &metav1.Time{Time: now}
+	app.Status.LastSyncTime = &metav1.Time{Time: r.now()}
 	return interval(app)
 }
 
 // untilResync is the time left until the next full resync, measured from
-// the last full sync this process made or, after a restart, the last one
-// recorded in the history (so that a restart does not resync everything
-// at once); 0 when it is due.
+// the last full sync (status.lastSyncTime, or the newest history entry,
+// failures included, when that is later or the status predates the
+// field), so that a restart does not resync everything at once; 0 when it
+// is due.
 func (r *ApplicationReconciler) untilResync(app *cruisev1.Application) time.Duration {
-	last := r.synced.get(client.ObjectKeyFromObject(app))
+	var last time.Time
+	if t := app.Status.LastSyncTime; t != nil {
+		last = t.Time
+	}
 	if len(app.Status.History) > 0 && app.Status.History[0].Time.After(last) {
 		last = app.Status.History[0].Time.Time
 	}
@@ -389,35 +389,6 @@ func (r *ApplicationReconciler) untilResync(app *cruisev1.Application) time.Dura
 		return 0
 	}
 	return max(last.Add(interval(app)).Sub(r.now()), 0)
-}
-
-// syncTimes remembers when each Application last had a full sync; the
-// history does not, since a sync that changes nothing adds no entry. The
-// zero value is ready; it is safe for concurrent use.
-type syncTimes struct {
-	mu   sync.Mutex
-	last map[types.NamespacedName]time.Time // guarded by mu
-}
-
-func (s *syncTimes) mark(key types.NamespacedName, t time.Time) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.last == nil {
-		s.last = map[types.NamespacedName]time.Time{}
-	}
-	s.last[key] = t
-}
-
-func (s *syncTimes) get(key types.NamespacedName) time.Time {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.last[key]
-}
-
-func (s *syncTimes) forget(key types.NamespacedName) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	delete(s.last, key)
 }
 
 func interval(app *cruisev1.Application) time.Duration {
