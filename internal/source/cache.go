@@ -45,7 +45,10 @@ func (f *Fetcher) openCache(loc *location, create bool) (*git.Repository, error)
 // ref advertisement. It returns the target and the hash to check out, which
 // may be newer than the listed one if the remote moved between the two
 // requests. ctx carries Options.Timeout.
-func (f *Fetcher) update(ctx context.Context, repo *git.Repository, loc *location, ref Ref, a *Auth) (target, plumbing.Hash, error) {
+// update resolves ref at the remote and fetches its commit if the clone
+// lacks it; *fetched tells whether it asked the remote for objects (so
+// that the clone's size may have changed).
+func (f *Fetcher) update(ctx context.Context, repo *git.Repository, loc *location, ref Ref, a *Auth, fetched *bool) (target, plumbing.Hash, error) {
 	scrub := a.secrets(loc)
 	auth, err := transportAuth(loc, a, f.opts.InsecureIgnoreHostKey, f.opts.Timeout)
 	if err != nil {
@@ -71,6 +74,7 @@ func (f *Fetcher) update(ctx context.Context, repo *git.Repository, loc *locatio
 		return target{}, plumbing.ZeroHash, err
 	}
 
+	*fetched = true
 	err = remote.FetchContext(ctx, &git.FetchOptions{RefSpecs: tgt.refSpecs, Auth: auth, Tags: git.NoTags, Force: true})
 	if err != nil && !errors.Is(err, git.NoErrAlreadyUpToDate) {
 		return fail(err)

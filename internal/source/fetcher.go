@@ -223,8 +223,11 @@ func (f *Fetcher) fetchRemote(ctx context.Context, loc *location, ref Ref, auth 
 	done := make(chan result, 1)
 	go func() {
 		defer unlock()
-		tgt, hash, err := f.update(netCtx, repo, loc, ref, auth)
-		f.measureClone(loc.cacheDirName())
+		var fetched bool
+		tgt, hash, err := f.update(netCtx, repo, loc, ref, auth, &fetched)
+		if fetched { // an unchanged remote, the usual poll, adds nothing to measure
+			f.measureClone(loc.cacheDirName())
+		}
 		done <- result{tgt, hash, err}
 	}()
 	var res result

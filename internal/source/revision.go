@@ -37,7 +37,7 @@ func ParseRevision(s string) (Revision, bool) {
 		return Revision{}, false
 	}
 	r := Revision{Commit: s[i+len(revisionHash):]}
-	if !isCommitHex(r.Commit) {
+	if !isFullSHA(r.Commit) || strings.ToLower(r.Commit) != r.Commit { // cruise writes lowercase
 		return Revision{}, false
 	}
 	if i == 0 {
@@ -57,16 +57,3 @@ func RevisionCommit(s string) string {
 	return r.Commit
 }
 
-// isCommitHex reports whether s is a full SHA-1 as cruise writes it: 40
-// lowercase hex digits.
-func isCommitHex(s string) bool {
-	if len(s) != 40 {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		if c := s[i]; !('0' <= c && c <= '9' || 'a' <= c && c <= 'f') {
-			return false
-		}
-	}
-	return true
-}

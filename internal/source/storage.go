@@ -26,8 +26,9 @@ type Usage struct {
 	Limit int64
 }
 
-// Over reports whether the cache uses more than its limit.
-func (u Usage) Over() bool { return u.Limit > 0 && u.Bytes > u.Limit }
+// Over reports whether the cache is at or over its limit: full, so that
+// a fetch, whose size is not known in advance, is refused.
+func (u Usage) Over() bool { return u.Limit > 0 && u.Bytes >= u.Limit }
 
 // disk tracks what the cache holds on disk and who reads which checkout.
 // Sizes are recorded when a clone is fetched into or a checkout is written,
@@ -75,8 +76,7 @@ func (d *disk) refuse(format string, args ...any) error {
 // roomToFetch refuses a network fetch when the cache is already at its
 // limit: the size of what a fetch brings is not known in advance.
 func (d *disk) roomToFetch(display string) error {
-	u := d.usage()
-	if u.Limit > 0 && u.Bytes >= u.Limit {
+	if u := d.usage(); u.Over() {
 		return d.refuse("fetching %s refused: the cache uses %s, at its storage limit of %s (--storage-limit)",
 			display, formatBytes(u.Bytes), formatBytes(u.Limit))
 	}
