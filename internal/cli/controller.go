@@ -171,7 +171,7 @@ func runController(ctx context.Context, o *ControllerOptions) error {
 	if err != nil {
 		return fmt.Errorf("register metrics: %w", err)
 	}
-	if _, err := controller.Setup(mgr, controller.Options{Fetcher: fetcher, Metrics: m, Concurrency: o.Concurrency}); err != nil {
+	if err := controller.Setup(mgr, controller.Options{Fetcher: fetcher, Metrics: m, Concurrency: o.Concurrency}); err != nil {
 		return err
 	}
 	if err := mgr.AddHealthzCheck("ping", healthz.Ping); err != nil {

@@ -46,7 +46,7 @@ func (r *ApplicationReconciler) sync(ctx context.Context, app *cruisev1.Applicat
 	app.Status.LastAttemptedRevision = revision
 
 	next := r.untilResync(app)
-	sameRevision := revisionCommit(app.Status.LastAppliedRevision) == art.Commit
+	sameRevision := gitsource.RevisionCommit(app.Status.LastAppliedRevision) == art.Commit
 	// Ready at this generation: the spec as it is now has been applied
 	// (read before the progress write below turns Ready Unknown).
 	specApplied := isReady(app.Status.Conditions, app.Generation)
@@ -142,7 +142,7 @@ func (r *ApplicationReconciler) dependencyPending(ctx context.Context, dep *crui
 	if repo.Status.Artifact == nil {
 		return "its GitRepository " + key.String() + " has no revision yet", nil
 	}
-	if revisionCommit(dep.Status.LastAppliedRevision) != repo.Status.Artifact.Commit {
+	if gitsource.RevisionCommit(dep.Status.LastAppliedRevision) != repo.Status.Artifact.Commit {
 		return fmt.Sprintf("Ready at %s, not yet at its source's revision %s", dep.Status.LastAppliedRevision, repo.Status.Artifact.Revision), nil
 	}
 	return "", nil
@@ -187,7 +187,7 @@ func accessAllowed(repo *cruisev1.GitRepository, ns string) bool {
 // the last render read. In plain mode a new file under the path counts
 // too, since the render would pick it up.
 func (r *ApplicationReconciler) unaffected(ctx context.Context, repo *cruisev1.GitRepository, app *cruisev1.Application, art *gitsource.Artifact) bool {
-	from := revisionCommit(app.Status.LastAppliedRevision)
+	from := gitsource.RevisionCommit(app.Status.LastAppliedRevision)
 	if from == "" || len(app.Status.RenderedFiles) == 0 {
 		return false
 	}
@@ -396,11 +396,6 @@ func interval(app *cruisev1.Application) time.Duration {
 		return d
 	}
 	return 10 * time.Minute
-}
-
-// revisionCommit takes the commit out of "<ref>@sha1:<commit>".
-func revisionCommit(rev string) string {
-	return gitsource.RevisionCommit(rev)
 }
 
 func kindsOf(refs []cruisev1.ObjectRef) []schema.GroupVersionKind {

@@ -24,9 +24,8 @@ import (
 )
 
 var (
-	env   *clustertest.Env
-	k8s   client.Client
-	repos *controller.GitRepositoryReconciler
+	env *clustertest.Env
+	k8s client.Client
 	// metricsRegistry holds the controller's own metrics.
 	metricsRegistry *prometheus.Registry
 	// gitCache is the controller's Fetcher.
@@ -70,7 +69,7 @@ func startController(ctx context.Context, e *clustertest.Env) error {
 	if err != nil {
 		return err
 	}
-	if repos, err = controller.Setup(mgr, controller.Options{Fetcher: fetcher, Metrics: m}); err != nil {
+	if err = controller.Setup(mgr, controller.Options{Fetcher: fetcher, Metrics: m}); err != nil {
 		return err
 	}
 	k8s, err = client.New(e.Config, client.Options{Scheme: scheme})

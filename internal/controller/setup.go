@@ -22,30 +22,29 @@ type Options struct {
 }
 
 // Setup registers both reconcilers with mgr, sharing one artifact store,
-// and the storage collector of the Fetcher's cache, and returns the
-// GitRepository reconciler, which push webhooks trigger.
-func Setup(mgr ctrl.Manager, o Options) (*GitRepositoryReconciler, error) {
+// and the storage collector of the Fetcher's cache.
+func Setup(mgr ctrl.Manager, o Options) error {
 	artifacts := NewArtifactStore()
 	recorder := mgr.GetEventRecorder("cruise-controller")
 	repos := &GitRepositoryReconciler{
 		Client: mgr.GetClient(), Fetcher: o.Fetcher, Artifacts: artifacts, Recorder: recorder, Metrics: o.Metrics,
 	}
 	if err := repos.SetupWithManager(mgr); err != nil {
-		return nil, fmt.Errorf("set up GitRepository controller: %w", err)
+		return fmt.Errorf("set up GitRepository controller: %w", err)
 	}
 	apps := &ApplicationReconciler{
 		Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(), Fetcher: o.Fetcher, Artifacts: artifacts, Recorder: recorder, Metrics: o.Metrics,
 		Concurrency: o.Concurrency,
 	}
 	if err := apps.SetupWithManager(mgr); err != nil {
-		return nil, fmt.Errorf("set up Application controller: %w", err)
+		return fmt.Errorf("set up Application controller: %w", err)
 	}
 	o.Metrics.watchStorage(o.Fetcher)
 	collector := &StorageCollector{
 		Client: mgr.GetClient(), Fetcher: o.Fetcher, Artifacts: artifacts, Metrics: o.Metrics, Interval: o.CollectInterval,
 	}
 	if err := mgr.Add(collector); err != nil {
-		return nil, fmt.Errorf("set up storage collector: %w", err)
+		return fmt.Errorf("set up storage collector: %w", err)
 	}
-	return repos, nil
+	return nil
 }

@@ -120,13 +120,15 @@ func (c *StorageCollector) inUse(ctx context.Context) (gitsource.Keep, error) {
 		return keep, fmt.Errorf("list Applications: %w", err)
 	}
 	for i := range apps.Items {
-		if commit := revisionCommit(apps.Items[i].Status.LastAppliedRevision); commit != "" {
+		if commit := gitsource.RevisionCommit(apps.Items[i].Status.LastAppliedRevision); commit != "" {
 			keep.Commits = append(keep.Commits, commit)
 		}
 	}
 	return keep, nil
 }
 
-// NeedLeaderElection is false: every replica has a cache of its own to
-// keep in bounds (the standbys' stays empty, but their metrics report it).
-func (c *StorageCollector) NeedLeaderElection() bool { return false }
+// NeedLeaderElection is true: only the leader fetches, so a standby's
+// cache stays empty, and collecting it would cost each standby an
+// Application informer for nothing (the storage metrics read the Fetcher
+// directly).
+func (c *StorageCollector) NeedLeaderElection() bool { return true }

@@ -131,13 +131,18 @@ func (s *Store) Logout(ctx context.Context, server string) (LogoutResult, error)
 		if res.Removed = c.Servers[res.Server]; res.Removed == nil {
 			return false, nil
 		}
-		res.RevokeErr = Revoke(ctx, res.Removed)
 		delete(c.Servers, res.Server)
 		if c.Current == res.Server {
 			c.Current = ""
 		}
 		return true, nil
 	})
+	// Revoked after the lock is released, as Keep does: the server's
+	// answer may take a timeout, and other cruise processes wait on the
+	// lock to refresh their tokens.
+	if err == nil && res.Removed != nil {
+		res.RevokeErr = Revoke(ctx, res.Removed)
+	}
 	return res, err
 }
 

@@ -43,7 +43,7 @@ func (s *Server) diff(ctx context.Context, app *v1alpha1.Application) (*apiv1.Di
 	if err != nil {
 		return nil, newError(http.StatusBadGateway, apiv1.CodeUnavailable, "fetch %s: %v", srcKey, err)
 	}
-	defer s.collect(ctx, art)
+	defer art.Release()
 	rendered, err := pipeline.Render(ctx, app, repo, art.Dir)
 	if err != nil {
 		return nil, newError(http.StatusUnprocessableEntity, apiv1.CodeBadRequest, "render %s at %s: %v", app.Spec.Path, art.Revision, err)
@@ -110,19 +110,4 @@ func (s *Server) handleDiff(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, http.StatusOK, d)
-}
-
-// collect releases a diff's checkout and removes from the Git cache what
-// no request is reading. The server keeps no revision between requests:
-// without this, every commit ever diffed would stay on disk. A collection
-// already under way (another diff's) does for this one too.
-func (s *Server) collect(ctx context.Context, art *source.Artifact) {
-	art.Release()
-	if !s.collecting.TryLock() {
-		return
-	}
-	defer s.collecting.Unlock()
-	if _, err := s.fetcher.Collect(context.WithoutCancel(ctx), source.Keep{}); err != nil {
-		s.log.Warn("git cache collection failed", "error", err)
-	}
 }

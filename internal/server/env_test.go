@@ -88,7 +88,7 @@ func newTestServer(t testing.TB, users map[string][]string, mutate ...func(*oaut
 		t.Fatal(err)
 	}
 	srv, err := server.New(ctx, server.Options{Kube: serverIdentity(t), PublicURL: hs.URL, CacheDir: ts.cacheDir,
-		Auth: server.AuthOptions{Builtin: as}})
+		CollectInterval: 200 * time.Millisecond, Auth: server.AuthOptions{Builtin: as}})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -66,7 +66,7 @@ func setup(ctx context.Context, e *clustertest.Env) error {
 	if err != nil {
 		return err
 	}
-	if _, err := controller.Setup(mgr, controller.Options{Fetcher: fetcher, Metrics: metrics}); err != nil {
+	if err := controller.Setup(mgr, controller.Options{Fetcher: fetcher, Metrics: metrics}); err != nil {
 		return err
 	}
 	go func() {

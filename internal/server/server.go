@@ -9,7 +9,6 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"strings"
-	"sync"
 	"time"
 
 	"golang.org/x/oauth2"
@@ -53,6 +52,10 @@ type Options struct {
 	// GitTimeout bounds each network step of a rollback or a diff's fetch;
 	// default 60 s.
 	GitTimeout time.Duration
+	// CollectInterval is how often the Git cache is collected: the server
+	// keeps no revision between requests, so every checkout and every
+	// clone not used since the previous collection goes. Default 10m.
+	CollectInterval time.Duration
 	// CacheDir holds the Git clones diffs render from; default a
 	// directory under the system's temp dir.
 	CacheDir string
@@ -109,11 +112,9 @@ type Server struct {
 	uiOAuth  *oauth2.Config
 	pages    *web.Renderer
 	fetcher  *source.Fetcher
-	// collecting is held while the Git cache is collected (see collect).
-	collecting sync.Mutex
-	openapi    map[string]any
-	origin     string
-	handler    http.Handler
+	openapi  map[string]any
+	origin   string
+	handler  http.Handler
 }
 
 // New returns a Server. It reads API discovery once (with its own
@@ -156,6 +157,7 @@ func New(ctx context.Context, opts Options) (*Server, error) {
 	if s.fetcher, err = source.NewFetcher(source.Options{CacheDir: opts.CacheDir, Timeout: opts.GitTimeout}); err != nil {
 		return nil, fmt.Errorf("server: %w", err)
 	}
+	go s.collectCache(ctx, opts.CollectInterval)
 	if s.pages, err = web.New(); err != nil {
 		return nil, err
 	}
@@ -303,4 +305,25 @@ func limitBody(next http.Handler) http.Handler {
 		r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
 		next.ServeHTTP(w, r)
 	})
+}
+
+// collectCache removes from the Git cache, every interval until ctx ends,
+// what no diff is reading: without it every commit ever diffed would stay
+// on disk.
+func (s *Server) collectCache(ctx context.Context, interval time.Duration) {
+	if interval <= 0 {
+		interval = 10 * time.Minute
+	}
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		if _, err := s.fetcher.Collect(ctx, source.Keep{}); err != nil && ctx.Err() == nil {
+			s.log.Warn("git cache collection failed", "error", err)
+		}
+	}
 }

@@ -56,4 +56,3 @@ func RevisionCommit(s string) string {
 	r, _ := ParseRevision(s)
 	return r.Commit
 }
-
