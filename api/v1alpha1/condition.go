@@ -1,5 +1,7 @@
 package v1alpha1
 
+import "time"
+
 // Condition types, following the kstatus conventions: Ready is the summary
 // a person or tool looks at; Reconciling is True while work is under way;
 // Stalled is True when retrying will not help until something changes.
@@ -55,3 +57,12 @@ const (
 // ReconcileRequestAnnotation asks for a reconcile now when its value
 // changes (`cruise reconcile` sets it to the current time).
 const ReconcileRequestAnnotation = "cruise.dev/reconcile-at"
+
+// ReconcileRequest is the "metadata" of a merge patch that asks for a
+// reconcile now, as every cruise tool does (the CLI, the server, the push
+// webhook), and the value it sets, which status.lastHandledReconcileAt
+// echoes once the request is handled.
+func ReconcileRequest(now time.Time) (metadata map[string]any, value string) {
+	value = now.UTC().Format(time.RFC3339Nano)
+	return map[string]any{"annotations": map[string]any{ReconcileRequestAnnotation: value}}, value
+}

@@ -137,10 +137,8 @@ func reconcileOne(ctx context.Context, out io.Writer, kc *kube, obj client.Objec
 // current time, together with the spec fields in spec (may be nil), in
 // one merge patch, and returns the value. obj receives the result.
 func requestReconcile(ctx context.Context, kc *kube, obj client.Object, spec map[string]any) (string, error) {
-	at := time.Now().UTC().Format(time.RFC3339Nano)
-	patch := map[string]any{
-		"metadata": map[string]any{"annotations": map[string]any{v1alpha1.ReconcileRequestAnnotation: at}},
-	}
+	metadata, at := v1alpha1.ReconcileRequest(time.Now())
+	patch := map[string]any{"metadata": metadata}
 	if spec != nil {
 		patch["spec"] = spec
 	}

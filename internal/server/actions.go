@@ -38,9 +38,8 @@ func (s *Server) patchApplication(ctx context.Context, ns, name string, patch ma
 // requestSync asks the operator to reconcile now, as `cruise reconcile`
 // does: the annotation's new value is the request.
 func (s *Server) requestSync(ctx context.Context, ns, name string) (string, error) {
-	at := time.Now().UTC().Format(time.RFC3339Nano)
-	err := s.patchApplication(ctx, ns, name, map[string]any{"metadata": map[string]any{
-		"annotations": map[string]any{v1alpha1.ReconcileRequestAnnotation: at}}})
+	metadata, at := v1alpha1.ReconcileRequest(time.Now())
+	err := s.patchApplication(ctx, ns, name, map[string]any{"metadata": metadata})
 	return at, err
 }
 
@@ -49,8 +48,7 @@ func (s *Server) requestSync(ctx context.Context, ns, name string) (string, erro
 func (s *Server) setSuspend(ctx context.Context, ns, name string, suspend bool) error {
 	patch := map[string]any{"spec": map[string]any{"suspend": suspend}}
 	if !suspend {
-		patch["metadata"] = map[string]any{"annotations": map[string]any{
-			v1alpha1.ReconcileRequestAnnotation: time.Now().UTC().Format(time.RFC3339Nano)}}
+		patch["metadata"], _ = v1alpha1.ReconcileRequest(time.Now())
 	}
 	return s.patchApplication(ctx, ns, name, patch)
 }

@@ -56,9 +56,8 @@ func (a *Annotator) Trigger(ctx context.Context, ev Event) ([]string, error) {
 	if a.Now != nil {
 		now = a.Now
 	}
-	patch, err := json.Marshal(map[string]any{"metadata": map[string]any{"annotations": map[string]string{
-		cruisev1.ReconcileRequestAnnotation: now().UTC().Format(time.RFC3339Nano),
-	}}})
+	metadata, _ := cruisev1.ReconcileRequest(now())
+	patch, err := json.Marshal(map[string]any{"metadata": metadata})
 	if err != nil {
 		return nil, fmt.Errorf("reconcile request patch: %w", err)
 	}
