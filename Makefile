@@ -70,7 +70,7 @@ cluster-bins: ## Build the local control plane from source into bin/k8s (once).
 .PHONY: cluster-bins-jobs bins-jobs
 cluster-bins-jobs: $(CLUSTER_BINS)
 	@:
-bins-jobs: $(CLUSTER_BINS) build
+bins-jobs: $(CLUSTER_BINS) build $(TOOLS_BIN)/sops
 	@:
 
 # One rule per tools module: make's timestamps keep a second run instant,
@@ -119,6 +119,14 @@ $(TOOLS_BIN)/controller-gen: hack/tools/go.mod hack/tools/go.sum
 	@mkdir -p $(TOOLS_BIN)
 	@echo "building controller-gen (the first time takes about 1 min on 2 cores)"
 	cd hack/tools && $(GO) build -o $@ sigs.k8s.io/controller-tools/cmd/controller-gen
+
+# The sops CLI: tests check that files it encrypted deploy (cruise reads
+# the SOPS format itself; see internal/seal).
+$(TOOLS_BIN)/sops: hack/tools/sops/go.mod hack/tools/sops/go.sum
+	@mkdir -p $(TOOLS_BIN)
+	@echo "building sops (the first time takes about 3 min on 2 cores)"
+	cd hack/tools/sops && $(GO) build -trimpath -ldflags '-s -w' -o $@ github.com/getsops/sops/v3/cmd/sops
+	@touch $@
 
 .PHONY: tools
 tools: $(TOOLS_BIN)/staticcheck $(TOOLS_BIN)/controller-gen ## Build the lint and code generation tools into bin/tools.

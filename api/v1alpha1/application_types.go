@@ -83,6 +83,26 @@ type ApplicationSpec struct {
 	// Suspend stops every change to the cluster.
 	// +optional
 	Suspend bool `json:"suspend,omitempty"`
+	// Decryption decrypts SOPS-encrypted manifests at render time.
+	// +optional
+	Decryption *Decryption `json:"decryption,omitempty"`
+}
+
+// DecryptionProviderSOPS decrypts files the sops CLI encrypted to age
+// recipients.
+const DecryptionProviderSOPS = "sops"
+
+// Decryption says how to decrypt encrypted manifests before they are
+// applied.
+type Decryption struct {
+	// Provider of the encryption format; only "sops" (age recipients).
+	// +kubebuilder:validation:Enum=sops
+	Provider string `json:"provider"`
+	// SecretRef names a Secret in the Application's namespace; each of its
+	// keys ending in ".agekey" holds age identities (AGE-SECRET-KEY-1…
+	// lines, as age-keygen writes them).
+	// +optional
+	SecretRef *LocalObjectReference `json:"secretRef,omitempty"`
 }
 
 // ObjectRef identifies an applied object.

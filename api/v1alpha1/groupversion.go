@@ -11,7 +11,8 @@ var GroupVersion = schema.GroupVersion{Group: "cruise.dev", Version: "v1alpha1"}
 
 // AddToScheme registers the types with a runtime.Scheme.
 func AddToScheme(s *runtime.Scheme) error {
-	s.AddKnownTypes(GroupVersion, &GitRepository{}, &GitRepositoryList{}, &Application{}, &ApplicationList{})
+	s.AddKnownTypes(GroupVersion, &GitRepository{}, &GitRepositoryList{}, &Application{}, &ApplicationList{},
+		&SealedSecret{}, &SealedSecretList{})
 	metav1.AddToGroupVersion(s, GroupVersion)
 	return nil
 }
