@@ -12,7 +12,9 @@ var GroupVersion = schema.GroupVersion{Group: "cruise.dev", Version: "v1alpha1"}
 // AddToScheme registers the types with a runtime.Scheme.
 func AddToScheme(s *runtime.Scheme) error {
 	s.AddKnownTypes(GroupVersion, &GitRepository{}, &GitRepositoryList{}, &Application{}, &ApplicationList{},
-		&SealedSecret{}, &SealedSecretList{})
+		&SealedSecret{}, &SealedSecretList{},
+		&ImageRepository{}, &ImageRepositoryList{}, &ImagePolicy{}, &ImagePolicyList{},
+		&ImageUpdateAutomation{}, &ImageUpdateAutomationList{})
 	metav1.AddToGroupVersion(s, GroupVersion)
 	return nil
 }
