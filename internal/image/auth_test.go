@@ -31,6 +31,7 @@ func TestAuthFromDockerConfig(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		got.Auth = "" // Authorization fills it in from the user and password
 		if *got != tt.want {
 			t.Errorf("%s: %+v, want %+v", tt.registry, *got, tt.want)
 		}
