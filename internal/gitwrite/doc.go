@@ -1,4 +1,5 @@
-// Package gitwrite writes rollbacks to Git as ordinary commits.
+// Package gitwrite writes to Git as ordinary commits: rollbacks, and the
+// image updates of image automation.
 //
 // cruise rolls an application back "the GitOps way": instead of changing
 // the cluster, it commits a revert of everything that changed since an
@@ -19,6 +20,13 @@
 // touched any of the restored paths it refuses with [ErrConflict] (a human
 // must decide which change wins); otherwise it recomputes the rollback on
 // the new head and pushes once more. It never force-pushes.
+//
+// [Update] is the general form, for image automation: it offers the files
+// under a path to an edit function, commits what it changed (signed with
+// an SSH or OpenPGP key when asked), and pushes fast-forward only. A
+// refused push is answered by fetching the new head and running the edit
+// again on it, so two automations racing for a branch both land, one on
+// top of the other, and a person's commit is never overwritten.
 //
 // Git is reached through internal/source's [source.Remote], the transport
 // layer fetches use: http(s) with basic or bearer auth, ssh with a private

@@ -147,7 +147,9 @@ func TestUpdateRefuses(t *testing.T) {
 		{"path escapes", func(r *UpdateRequest) { r.Path = "../x" }, source.ErrInvalid},
 		{"edit outside path", func(r *UpdateRequest) {
 			r.Path = "apps"
-			r.Edit = func([]File) (map[string][]byte, string, error) { return map[string][]byte{"a.yaml": []byte("y")}, "m", nil }
+			r.Edit = func([]File) (map[string][]byte, string, error) {
+				return map[string][]byte{"a.yaml": []byte("y")}, "m", nil
+			}
 		}, source.ErrInvalid},
 	}
 	before := s.head(t).Hash
