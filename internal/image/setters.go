@@ -100,16 +100,28 @@ type Change struct {
 	New    string
 }
 
-// Lookup answers a marker's policy; ok is false when no such policy exists
-// (or it has chosen nothing yet, or the automation may not use it).
-type Lookup func(m Marker) (r Ref, ok bool)
+// Decision is what Lookup says to do with one marked value.
+type Decision int
+
+const (
+	// Write the policy's choice.
+	Write Decision = iota
+	// Keep the value as it is (a held version, a policy not ready yet).
+	Keep
+	// Missing: no such policy, or one the automation may not use; the
+	// marker is reported.
+	Missing
+)
+
+// Lookup decides a marked value: current is the value in the file now.
+type Lookup func(m Marker, current string) (Ref, Decision)
 
 // UpdateResult is what Update did to one file.
 type UpdateResult struct {
 	// Data is the new content; the input itself when nothing changed.
 	Data    []byte
 	Changes []Change
-	// Missing are markers whose policy Lookup did not answer, by line.
+	// Missing are markers whose policy Lookup did not know, by line.
 	Missing map[int]Marker
 	// Markers counts every marker found.
 	Markers int
@@ -164,9 +176,12 @@ func Update(data []byte, lookup Lookup) (UpdateResult, error) {
 	lines := bytes.SplitAfter(data, []byte("\n"))
 	changed := false
 	for _, e := range edits {
-		r, ok := lookup(e.marker)
-		if !ok {
+		r, d := lookup(e.marker, e.node.Value)
+		switch d {
+		case Missing:
 			res.Missing[e.line] = e.marker
+			continue
+		case Keep:
 			continue
 		}
 		want, err := e.marker.value(r)

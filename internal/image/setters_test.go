@@ -6,9 +6,12 @@ import (
 )
 
 func lookupOf(refs map[string]Ref) Lookup {
-	return func(m Marker) (Ref, bool) {
+	return func(m Marker, _ string) (Ref, Decision) {
 		r, ok := refs[m.Key()]
-		return r, ok
+		if !ok {
+			return r, Missing
+		}
+		return r, Write
 	}
 }
 
@@ -98,5 +101,17 @@ func TestUpdateRefuses(t *testing.T) {
 		if _, err := Update([]byte(in), refs); err == nil {
 			t.Errorf("%s: accepted", name)
 		}
+	}
+}
+
+func TestUpdateKeeps(t *testing.T) {
+	in := "a: x:1 # {\"$imagepolicy\": \"apps:held\"}\n"
+	var seen string
+	res, err := Update([]byte(in), func(m Marker, current string) (Ref, Decision) {
+		seen = current
+		return Ref{Name: "x", Tag: "2"}, Keep
+	})
+	if err != nil || string(res.Data) != in || len(res.Changes) != 0 || seen != "x:1" {
+		t.Fatalf("Keep changed the file: %q %v (current %q)", res.Data, err, seen)
 	}
 }
