@@ -287,4 +287,3 @@ func mergeInto(stderr io.Writer, path string, secret sealfile.Secret, encrypted 
 	fmt.Fprintf(stderr, "%s: sealed %d keys into SealedSecret %s/%s (%d added, %d replaced)\n", path, added+replaced, d.Namespace, d.Name, added, replaced)
 	return nil
 }
-
