@@ -46,6 +46,11 @@ func ParseFile(data []byte) (*File, error) {
 	if err != nil {
 		return nil, err
 	}
+	// Every document must decode (no duplicate keys, no runaway aliases),
+	// so that Bytes can compare the result with the intent.
+	if _, err := decodeAll(docs); err != nil {
+		return nil, fmt.Errorf("not YAML: %w", err)
+	}
 	f := &File{src: data, docs: docs}
 	for _, d := range docs {
 		root := d.Content[0]
@@ -65,8 +70,8 @@ func isSealedSecret(root *yaml.Node) bool {
 	if root.Kind != yaml.MappingNode || scalarAt(root, "kind") != v1alpha1.SealedSecretKind {
 		return false
 	}
-	group, _, _ := strings.Cut(scalarAt(root, "apiVersion"), "/")
-	return group == v1alpha1.GroupVersion.Group
+	group, version, ok := strings.Cut(scalarAt(root, "apiVersion"), "/")
+	return ok && version != "" && group == v1alpha1.GroupVersion.Group
 }
 
 func newDoc(root *yaml.Node) (*Doc, error) {
@@ -86,7 +91,7 @@ func newDoc(root *yaml.Node) (*Doc, error) {
 	}
 	for i := 0; i+1 < len(d.data.Content); i += 2 {
 		k, v := d.data.Content[i], d.data.Content[i+1]
-		if k.Kind != yaml.ScalarNode || v.Kind != yaml.ScalarNode {
+		if k.Kind != yaml.ScalarNode || v.Kind != yaml.ScalarNode || v.ShortTag() != "!!str" {
 			return nil, fmt.Errorf("%s: spec.encryptedData (line %d) must map keys to strings", ref, k.Line)
 		}
 		d.orig[v] = v.Value
