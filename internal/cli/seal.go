@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"path/filepath"
 	"slices"
 
 	"filippo.io/age"
@@ -247,6 +248,12 @@ func mergeInto(stderr io.Writer, path string, secret sealfile.Secret, encrypted 
 	if err != nil {
 		return fail(2, err)
 	}
+	// A symlink named on the command line is edited where it points, not
+	// replaced by a file.
+	target, err := filepath.EvalSymlinks(path)
+	if err != nil {
+		return fail(2, fmt.Errorf("--merge-into %s: %w", path, err))
+	}
 	f, err := sealfile.ParseFile(data)
 	if err != nil {
 		return fail(2, fmt.Errorf("--merge-into %s: %w", path, err))
@@ -278,7 +285,7 @@ func mergeInto(stderr io.Writer, path string, secret sealfile.Secret, encrypted 
 	if err != nil {
 		return fail(2, fmt.Errorf("--merge-into %s: %w", path, err))
 	}
-	if err := writeFileAtomic(path, out); err != nil {
+	if err := writeFileAtomic(target, out); err != nil {
 		return fail(2, fmt.Errorf("--merge-into %s: %w", path, err))
 	}
 	if reformatted {

@@ -2,6 +2,7 @@ package cli_test
 
 import (
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -121,5 +122,25 @@ func TestSealMergeIntoBadInput(t *testing.T) {
 				t.Error("the file changed")
 			}
 		})
+	}
+}
+
+// A symlink named with --merge-into is edited where it points; it stays
+// a symlink.
+func TestSealMergeIntoSymlink(t *testing.T) {
+	k := newAgeKey(t)
+	sealed := mustCruise(t, 0, "seal", "--recipient", k.pubFile, "-f",
+		writeFile(t, "s.yaml", secretManifest("prod", "db", map[string]string{"a": "1"}))).stdout
+	real := writeFile(t, "db.yaml", sealed)
+	link := filepath.Join(t.TempDir(), "link.yaml")
+	if err := os.Symlink(real, link); err != nil {
+		t.Fatal(err)
+	}
+	cruiseStdin(t, secretManifest("prod", "db", map[string]string{"b": "2"}), "seal", "--recipient", k.pubFile, "--merge-into", link)
+	if info, err := os.Lstat(link); err != nil || info.Mode()&os.ModeSymlink == 0 {
+		t.Fatalf("the symlink was replaced (%v)", err)
+	}
+	if _, got := openWithAge(t, k.keyFile, parseSealed(t, readFile(t, real)).Spec.EncryptedData["b"]); got != "2" {
+		t.Error("the file the symlink points to lacks the new key")
 	}
 }

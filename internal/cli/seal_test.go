@@ -185,6 +185,7 @@ func TestSealBadInput(t *testing.T) {
 		{"identity without reencrypt", []string{"--recipient", k.pubFile, "--identity", k.keyFile, "-f", good}, "", []string{"--identity is for --reencrypt only"}},
 		{"reencrypt with -f", []string{"--recipient", k.pubFile, "--reencrypt", t.TempDir(), "-f", good}, "", []string{"it takes no -f or --merge-into"}},
 		{"reencrypt with scope", []string{"--recipient", k.pubFile, "--reencrypt", t.TempDir(), "--scope", "strict"}, "", []string{"it takes no --scope"}},
+		{"recipients from stdin", []string{"--recipient", "-", "-f", good}, "", []string{"--recipient -: stdin is not read here"}},
 		{"positional argument", []string{"--recipient", k.pubFile, good}, "", []string{"unexpected argument", "goes in -f FILE or stdin"}},
 		{"cluster without a key", append([]string{"--cluster", "-f", good}, keysFlags(emptyNS)...), "", []string{"the cluster has no sealing key yet"}},
 		{"bad keys namespace", append([]string{"--cluster", "-f", good}, keysFlags("Bad_NS")...), "", []string{`invalid --keys-namespace "Bad_NS"`}},

@@ -106,6 +106,9 @@ const maxKeyFile = 2 << 20
 // flag names it in errors.
 func readFileLimited(stdin io.Reader, flag, path string, limit int64) ([]byte, error) {
 	var r io.Reader = stdin
+	if path == "-" && stdin == nil {
+		return nil, fmt.Errorf("%s -: stdin is not read here, give a file", flag)
+	}
 	if path != "-" {
 		f, err := os.Open(path)
 		if err != nil {

@@ -42,8 +42,11 @@ start and rotated on a schedule; the newest seals, all of them unseal.
   pubkey   print the newest public key, to seal to (any authenticated user)
   backup   write the private keys, encrypted with age, to stdout
   restore  add the private keys of a backup to the cluster`,
-		Args: cobra.NoArgs,
+		Args: cobra.ArbitraryArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if len(args) > 0 {
+				return fail(2, fmt.Errorf("%s: unknown command %q: want pubkey, backup or restore", cmd.CommandPath(), args[0]))
+			}
 			return fail(2, fmt.Errorf("%s: say what to do: pubkey, backup or restore (see %s --help)", cmd.CommandPath(), cmd.CommandPath()))
 		},
 	}

@@ -45,6 +45,7 @@ func TestSecretsPubkey(t *testing.T) {
 	}
 	mustCruise(t, 2, "secrets", "pubkey", "extra")
 	mustCruise(t, 2, "secrets")
+	mustCruise(t, 2, "secrets", "pubkeys")
 }
 
 // A recovery drill: back the keys up from one cluster, restore them into
