@@ -120,7 +120,10 @@ func TestSecretsRestoreKeepsNewerKey(t *testing.T) {
 	storeKeys(t, to, newest)
 	pass := writeFile(t, "pass", "correct horse battery staple\n")
 	backup := writeFile(t, "b.age", mustCruise(t, 0, append([]string{"secrets", "backup", "--passphrase-file", pass}, keysFlags(from)...)...).stdout)
-	r := mustCruise(t, 0, append([]string{"secrets", "restore", "--passphrase-file", pass, backup}, keysFlags(to)...)...)
+	wrong := writeFile(t, "wrong", "correct horse battery stapler\n")
+	r := mustCruise(t, 2, append([]string{"secrets", "restore", "--passphrase-file", wrong, backup}, keysFlags(to)...)...)
+	wantContains(t, r.stderr, "BACKUP "+backup, "incorrect passphrase")
+	r = mustCruise(t, 0, append([]string{"secrets", "restore", "--passphrase-file", pass, backup}, keysFlags(to)...)...)
 	wantContains(t, r.stdout, "1 added", "the cluster holds 2 keys", "published: "+newest.Recipient().String())
 	r = mustCruise(t, 0, append([]string{"secrets", "pubkey"}, keysFlags(to)...)...)
 	if r.stdout != newest.Recipient().String()+"\n" {
