@@ -32,6 +32,9 @@ func TestImportRules(t *testing.T) {
 			allowed: []string{"oauth/loopback"}, must: []string{"internal/server/apiv1"}},
 		{pkg: "internal/oauthclient", banned: []string{"oauth"},
 			allowed: []string{"oauth/loopback"}, must: []string{"oauth/loopback"}},
+		// Manifests only: no cryptography, no cluster.
+		{pkg: "internal/sealfile", banned: []string{""},
+			allowed: []string{"api/v1alpha1", "internal/sealfile"}, must: []string{"api/v1alpha1"}},
 	} {
 		deps := listDeps(t, rule.pkg)
 		for _, want := range rule.must {

@@ -82,6 +82,8 @@ as an operator (pull-based) and from CI pipelines as a command (push-based).`,
 		newLoginCommand(),
 		newLogoutCommand(),
 		newRollbackCommand(),
+		newSealCommand(),
+		newSecretsCommand(),
 	)
 	return root
 }

@@ -53,6 +53,13 @@ const testPassword = "correct horse battery staple"
 // adjusts the authorization server's options.
 func newTestServer(t testing.TB, users map[string][]string, mutate ...func(*oauth.Options)) *testServer {
 	t.Helper()
+	return newTestServerWith(t, users, func(*server.Options) {}, mutate...)
+}
+
+// newTestServerWith is newTestServer with server options adjusted by
+// sopts.
+func newTestServerWith(t testing.TB, users map[string][]string, sopts func(*server.Options), mutate ...func(*oauth.Options)) *testServer {
+	t.Helper()
 	ctx := t.Context()
 	st, err := sqlstore.Open(ctx, "sqlite:"+filepath.Join(t.TempDir(), "auth.db"))
 	if err != nil {
@@ -87,8 +94,10 @@ func newTestServer(t testing.TB, users map[string][]string, mutate ...func(*oaut
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv, err := server.New(ctx, server.Options{Kube: serverIdentity(t), PublicURL: hs.URL, CacheDir: ts.cacheDir,
-		CollectInterval: 200 * time.Millisecond, Auth: server.AuthOptions{Builtin: as}})
+	so := server.Options{Kube: serverIdentity(t), PublicURL: hs.URL, CacheDir: ts.cacheDir,
+		CollectInterval: 200 * time.Millisecond, Auth: server.AuthOptions{Builtin: as}}
+	sopts(&so)
+	srv, err := server.New(ctx, so)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -37,6 +37,7 @@ var apiRoutes = []route{
 	{method: "get", path: "/namespaces/{ns}/sources/{name}", summary: "One GitRepository", response: apiv1.Source{}},
 	{method: "get", path: "/watch/applications", summary: "Application changes as Server-Sent Events (event: ADDED|MODIFIED|DELETED, data: WatchEvent)",
 		response: apiv1.WatchEvent{}, params: []string{"namespace", "name"}},
+	{method: "get", path: "/sealing/publickey", summary: "The cluster's public sealing keys, to seal Secrets to", response: apiv1.SealingPublicKey{}},
 }
 
 func openAPIDocument(serverURL string) map[string]any {

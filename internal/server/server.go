@@ -59,6 +59,9 @@ type Options struct {
 	// CacheDir holds the Git clones diffs render from; default a
 	// directory under the system's temp dir.
 	CacheDir string
+	// SealingKeysNamespace holds the cluster's sealing keys, whose public
+	// half GET /api/v1/sealing/publickey shows; default cruise-system.
+	SealingKeysNamespace string
 	// Logger; discards when nil.
 	Logger *slog.Logger
 }
@@ -263,6 +266,7 @@ func (s *Server) routes() http.Handler {
 	api("GET /api/v1/sources", s.handleListSources)
 	api("GET /api/v1/namespaces/{ns}/sources/{name}", s.handleGetSource)
 	api("GET /api/v1/watch/applications", s.handleWatch)
+	api("GET /api/v1/sealing/publickey", s.handleSealingPublicKey)
 	m.Handle("/api/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, newError(http.StatusNotFound, "not_found", "no API route %s %s", r.Method, r.URL.Path))
 	}))

@@ -232,3 +232,12 @@ type AuthConfig struct {
 	// Scopes the CLI should request.
 	Scopes []string `json:"scopes"`
 }
+
+// SealingPublicKey is GET /api/v1/sealing/publickey: the cluster's public
+// sealing keys, to seal Secrets to (cruise seal --recipient).
+type SealingPublicKey struct {
+	// Recipient is the newest key (age1…), the one to seal to.
+	Recipient string `json:"recipient"`
+	// Recipients are every key the cluster unseals with, oldest first.
+	Recipients []string `json:"recipients"`
+}
