@@ -365,7 +365,7 @@ type GitPushSpec struct {
 type ImageGitSpec struct {
 	// Checkout defaults to the GitRepository's branch.
 	// +optional
-	Checkout *GitCheckout `json:"checkout,omitempty"`
+	Checkout *GitCheckout  `json:"checkout,omitempty"`
 	Commit   GitCommitSpec `json:"commit"`
 	// +optional
 	Push *GitPushSpec `json:"push,omitempty"`
@@ -448,7 +448,7 @@ type HeldImage struct {
 	// Commit is the branch head at which the automation found the value
 	// changed away from what it wrote: the revert, as a rule.
 	// +optional
-	Commit string `json:"commit,omitempty"`
+	Commit string      `json:"commit,omitempty"`
 	Since  metav1.Time `json:"since"`
 }
 
