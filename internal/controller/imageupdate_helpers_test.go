@@ -69,6 +69,13 @@ func newImgFixture(t testing.TB, opts gittest.HTTPOptions, files map[string]stri
 	return f
 }
 
+// with is the fixture for a subtest.
+func (f *imgFixture) with(t testing.TB) *imgFixture {
+	fx := *f.fixture
+	fx.t = t
+	return &imgFixture{fixture: &fx, dir: f.dir}
+}
+
 // inNamespace rewrites markers of namespace "apps" to the test's.
 func (f *imgFixture) inNamespace(files map[string]string) map[string]string {
 	out := make(map[string]string, len(files))

@@ -53,11 +53,11 @@ func (r *ImageUpdateAutomationReconciler) target(ctx context.Context, auto *crui
 		return nil, stalling(cruisev1.ReasonSourceNotAllowed, fmt.Errorf(
 			"GitRepository %s does not allow namespace %s (spec.accessFrom)", key, auto.Namespace))
 	}
-	branch, err := checkoutBranch(auto, repo, key)
+	auth, err := r.pushAuth(ctx, auto, repo, key)
 	if err != nil {
 		return nil, err
 	}
-	auth, err := r.pushAuth(ctx, auto, repo, key)
+	branch, err := checkoutBranch(auto, repo, key)
 	if err != nil {
 		return nil, err
 	}

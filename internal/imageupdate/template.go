@@ -86,10 +86,10 @@ func ParseTemplates(message, branch string) (*Templates, error) {
 	}
 	sample := sampleData()
 	if _, err := t.Message(sample); err != nil {
-		return nil, err
+		return nil, fmt.Errorf("%w (tried on a sample update)", err)
 	}
 	if _, err := t.Branch(sample); err != nil {
-		return nil, err
+		return nil, fmt.Errorf("%w (tried on a sample update)", err)
 	}
 	return t, nil
 }
