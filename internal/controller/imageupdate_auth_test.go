@@ -11,8 +11,10 @@ import (
 	"github.com/ProtonMail/go-crypto/openpgp"
 	"github.com/ProtonMail/go-crypto/openpgp/armor"
 	"golang.org/x/crypto/ssh"
+	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	cruisev1 "github.com/cruisegitops/cruise/api/v1alpha1"
 	"github.com/cruisegitops/cruise/internal/source/gittest"
@@ -264,5 +266,36 @@ func TestImageUpdateRefuses(t *testing.T) {
 	}
 	if refs := gitOut(t, f.dir, "for-each-ref", "--format=%(refname)"); strings.TrimSpace(refs) != "refs/heads/main" {
 		t.Errorf("refs on the server: %q", refs)
+	}
+}
+
+// TestImageUpdateCrossNamespaceSource: an automation may write to a
+// GitRepository of another namespace that lets its namespace in
+// (spec.accessFrom), pushing with a Secret of its own namespace.
+func TestImageUpdateCrossNamespaceSource(t *testing.T) {
+	f := newImgFixture(t, gittest.HTTPOptions{Username: "bot", Password: "pw"}, map[string]string{"apps/deploy.yaml": markedDeploy})
+	start := f.head("main")
+	creds := map[string][]byte{"username": []byte("bot"), "password": []byte("pw")}
+	f.secret("push", creds)
+	f.policy("app", nil, app2)
+	other := env.Namespace(t)
+	for _, obj := range []client.Object{
+		&corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "creds", Namespace: other}, Data: creds},
+		&cruisev1.GitRepository{ObjectMeta: metav1.ObjectMeta{Name: "shared", Namespace: other}, Spec: cruisev1.GitRepositorySpec{
+			URL: f.url, Ref: &cruisev1.GitRef{Branch: "main"}, SecretRef: &cruisev1.LocalObjectReference{Name: "creds"},
+			AccessFrom: &cruisev1.AccessFrom{Namespaces: []string{f.ns}},
+		}},
+	} {
+		if err := k8s.Create(t.Context(), obj); err != nil {
+			t.Fatal(err)
+		}
+	}
+	f.automation("web", "apps", func(s *cruisev1.ImageUpdateAutomationSpec) {
+		s.SourceRef.Name, s.SourceRef.Namespace = "shared", other
+		s.PushSecretRef = &cruisev1.LocalObjectReference{Name: "push"}
+	})
+	a := f.waitAuto("web", metav1.ConditionTrue, cruisev1.ReasonSucceeded)
+	if h := f.head("main"); h == start || h != a.Status.LastPushCommit {
+		t.Fatalf("head %s, last push %s", h, a.Status.LastPushCommit)
 	}
 }
