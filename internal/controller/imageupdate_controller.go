@@ -173,7 +173,7 @@ func (r *ImageUpdateAutomationReconciler) run(ctx context.Context, auto *cruisev
 		}
 		auto.Status.LastHandledReleaseAt = releaseAt
 	}
-	r.record(auto, ir.Outcome(), w, now)
+	r.record(auto, ir.Outcome(), w)
 	return r.conclude(auto, ir.Outcome(), w)
 }
 
@@ -226,10 +226,10 @@ func write(ctx context.Context, auto *cruisev1.ImageUpdateAutomation, tgt *gitTa
 }
 
 // record puts the run in the status and announces pushes and holds.
-func (r *ImageUpdateAutomationReconciler) record(auto *cruisev1.ImageUpdateAutomation, out *imageupdate.Outcome, w *written, now time.Time) {
+func (r *ImageUpdateAutomationReconciler) record(auto *cruisev1.ImageUpdateAutomation, out *imageupdate.Outcome, w *written) {
 	if !w.NoOp {
 		auto.Status.LastPushCommit = w.Commit
-		auto.Status.LastPushTime = &metav1.Time{Time: now}
+		auto.Status.LastPushTime = &metav1.Time{Time: r.now()}
 		r.Recorder.Eventf(auto, nil, corev1.EventTypeNormal, eventCommitPushed, "Update", "pushed %s to %s: %s",
 			shortSHA(w.Commit), w.Branch, changeSummary(out.Changes, 0))
 	}
