@@ -66,6 +66,8 @@ type GitRepositorySpec struct {
 	// credentials `cruise server` pushes rollback commits with (same keys
 	// as secretRef). Default: secretRef. It is read as the user who asks
 	// for the rollback, so only people who may read it can roll back.
+	// ImageUpdateAutomations of the same namespace push with it too
+	// (unless they name their own); those of other namespaces never do.
 	// +optional
 	PushSecretRef *LocalObjectReference `json:"pushSecretRef,omitempty"`
 	// Ignore holds extra gitignore-style patterns, relative to the

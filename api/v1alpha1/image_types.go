@@ -1,6 +1,8 @@
 package v1alpha1
 
 import (
+	"time"
+
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
 
@@ -36,7 +38,31 @@ const (
 	ReasonPushFailed = "PushFailed"
 	// ReasonUpToDate: no marked value needed to change.
 	ReasonUpToDate = "UpToDate"
+	// ReasonInvalidTemplate: an automation's commit message or push
+	// branch template does not parse, or fails on the update.
+	ReasonInvalidTemplate = "InvalidTemplate"
+	// ReasonInvalidSigningKey: the commit signing key Secret holds no
+	// usable key, or its passphrase is missing or wrong.
+	ReasonInvalidSigningKey = "InvalidSigningKey"
 )
+
+// ReleaseHoldsAnnotation lifts an ImageUpdateAutomation's holds when its
+// value changes (`cruise resume image update NAME` sets it to the current
+// time): the next run writes what the policies choose, held or not, and
+// once that run has succeeded status.held is empty and
+// status.lastHandledReleaseAt echoes the value.
+const ReleaseHoldsAnnotation = "cruise.dev/release-holds"
+
+// ReleaseHoldsRequest is the "metadata" of a merge patch that lifts an
+// ImageUpdateAutomation's holds, and the value it sets, which
+// status.lastHandledReleaseAt echoes once the holds are lifted. The patch
+// also asks for a run now (the reconcile-at annotation).
+func ReleaseHoldsRequest(now time.Time) (metadata map[string]any, value string) {
+	value = now.UTC().Format(time.RFC3339Nano)
+	return map[string]any{"annotations": map[string]any{
+		ReleaseHoldsAnnotation: value, ReconcileRequestAnnotation: value,
+	}}, value
+}
 
 // ImageRepositorySpec says which image to scan and how.
 type ImageRepositorySpec struct {
@@ -339,7 +365,7 @@ type GitPushSpec struct {
 type ImageGitSpec struct {
 	// Checkout defaults to the GitRepository's branch.
 	// +optional
-	Checkout *GitCheckout `json:"checkout,omitempty"`
+	Checkout *GitCheckout  `json:"checkout,omitempty"`
 	Commit   GitCommitSpec `json:"commit"`
 	// +optional
 	Push *GitPushSpec `json:"push,omitempty"`
@@ -405,6 +431,10 @@ type ImageUpdateAutomationStatus struct {
 	// (`cruise resume image update NAME`).
 	// +optional
 	Held []HeldImage `json:"held,omitempty"`
+	// LastHandledReleaseAt is the last cruise.dev/release-holds value acted
+	// on.
+	// +optional
+	LastHandledReleaseAt string `json:"lastHandledReleaseAt,omitempty"`
 	// +optional
 	LastHandledReconcileAt string `json:"lastHandledReconcileAt,omitempty"`
 }
@@ -415,9 +445,10 @@ type HeldImage struct {
 	Policy string `json:"policy"`
 	// Ref is the reverted version.
 	Ref ImageRef `json:"ref"`
-	// Commit is the revert that removed it.
+	// Commit is the branch head at which the automation found the value
+	// changed away from what it wrote: the revert, as a rule.
 	// +optional
-	Commit string `json:"commit,omitempty"`
+	Commit string      `json:"commit,omitempty"`
 	Since  metav1.Time `json:"since"`
 }
 

@@ -21,8 +21,9 @@ type Options struct {
 	CollectInterval time.Duration
 }
 
-// Setup registers both reconcilers with mgr, sharing one artifact store,
-// and the storage collector of the Fetcher's cache.
+// Setup registers the reconcilers with mgr (the GitRepository and
+// Application ones sharing one artifact store, and the image update
+// automations'), and the storage collector of the Fetcher's cache.
 func Setup(mgr ctrl.Manager, o Options) error {
 	artifacts := NewArtifactStore()
 	recorder := mgr.GetEventRecorder("cruise-controller")
@@ -38,6 +39,10 @@ func Setup(mgr ctrl.Manager, o Options) error {
 	}
 	if err := apps.SetupWithManager(mgr); err != nil {
 		return fmt.Errorf("set up Application controller: %w", err)
+	}
+	images := &ImageUpdateAutomationReconciler{Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(), Recorder: recorder}
+	if err := images.SetupWithManager(mgr); err != nil {
+		return fmt.Errorf("set up ImageUpdateAutomation controller: %w", err)
 	}
 	o.Metrics.watchStorage(o.Fetcher)
 	collector := &StorageCollector{

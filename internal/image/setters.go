@@ -75,8 +75,8 @@ func parseMarker(comment string) (m Marker, ok bool, err error) {
 	return m, true, nil
 }
 
-// value is what a marker of this field writes for r.
-func (m Marker) value(r Ref) (string, error) {
+// Value is what a marker of this field writes for r.
+func (m Marker) Value(r Ref) (string, error) {
 	switch m.Field {
 	case "":
 		return r.String(), nil
@@ -184,7 +184,7 @@ func Update(data []byte, lookup Lookup) (UpdateResult, error) {
 		case Keep:
 			continue
 		}
-		want, err := e.marker.value(r)
+		want, err := e.marker.Value(r)
 		if err != nil {
 			return res, fmt.Errorf("line %d: %w", e.line, err)
 		}
