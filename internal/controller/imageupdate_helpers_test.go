@@ -1,8 +1,6 @@
 package controller_test
 
 import (
-	"context"
-	"fmt"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -15,32 +13,11 @@ import (
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
-	"k8s.io/client-go/rest"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	cruisev1 "github.com/cruisegitops/cruise/api/v1alpha1"
-	"github.com/cruisegitops/cruise/config"
-	"github.com/cruisegitops/cruise/internal/apply"
-	"github.com/cruisegitops/cruise/internal/render"
 	"github.com/cruisegitops/cruise/internal/source/gittest"
 )
-
-// installImageCRDs applies every CRD of config/crd/bases, the image kinds
-// among them, which config/crd does not list yet.
-func installImageCRDs(ctx context.Context, cfg *rest.Config) error {
-	res, err := render.RenderFS(ctx, config.FS, "config", render.Options{Path: "config/crd/bases"})
-	if err != nil {
-		return err
-	}
-	eng, err := apply.NewEngine(cfg, apply.EngineOptions{FieldManager: "cruise-test"})
-	if err != nil {
-		return err
-	}
-	if _, err := eng.Apply(ctx, res.Objects, apply.ApplyOptions{WaitTimeout: time.Minute}); err != nil {
-		return fmt.Errorf("install image CRDs: %w", err)
-	}
-	return nil
-}
 
 // imgFixture is one image automation test: its namespace, a Git server
 // that accepts pushes, and the GitRepository "env" of it.

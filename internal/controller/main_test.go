@@ -43,10 +43,6 @@ func startController(ctx context.Context, e *clustertest.Env) error {
 	if err := clustertest.InstallCRDs(ctx, e.Config); err != nil {
 		return err
 	}
-	// Until config/crd lists the image kinds (at merge), install them here.
-	if err := installImageCRDs(ctx, e.Config); err != nil {
-		return err
-	}
 	scheme, err := clustertest.Scheme()
 	if err != nil {
 		return err
