@@ -42,10 +42,10 @@ func (e *Engine) Diff(ctx context.Context, objs []render.Object, opts DiffOption
 		d := ObjectDiff{Ref: it.ref, Source: it.source, Action: it.action}
 		switch it.action {
 		case Created:
-			d.Diff, err = unifiedDiff(it.ref, nil, it.dryRun)
+			d.Diff, err = unifiedDiff(it.ref, nil, it.dryRun, it.sensitive)
 		case Configured, Recreated:
 			d.Action = Configured
-			d.Diff, err = unifiedDiff(it.ref, it.live, it.dryRun)
+			d.Diff, err = unifiedDiff(it.ref, it.live, it.dryRun, it.sensitive)
 		}
 		if err != nil {
 			return nil, err
@@ -71,8 +71,10 @@ func (e *Engine) Diff(ctx context.Context, objs []render.Object, opts DiffOption
 }
 
 // unifiedDiff renders live (nil when missing) and desired as YAML, with
-// bookkeeping removed and Secret values masked, and diffs them.
-func unifiedDiff(ref ObjRef, live, desired *unstructured.Unstructured) (string, error) {
+// bookkeeping removed, Secret values masked and every value of a
+// sensitive object (one holding values decrypted from SOPS) masked, and
+// diffs them.
+func unifiedDiff(ref ObjRef, live, desired *unstructured.Unstructured, sensitive bool) (string, error) {
 	var liveObj, desiredObj map[string]any
 	if live != nil {
 		liveObj = forDisplay(live)
@@ -80,7 +82,10 @@ func unifiedDiff(ref ObjRef, live, desired *unstructured.Unstructured) (string, 
 	if desired != nil {
 		desiredObj = forDisplay(desired)
 	}
-	if ref.Kind == "Secret" && ref.Group == "" {
+	switch {
+	case sensitive:
+		liveObj, desiredObj = maskSensitive(liveObj, desiredObj)
+	case ref.Kind == "Secret" && ref.Group == "":
 		maskSecret(liveObj, desiredObj)
 	}
 	a, err := toYAML(liveObj)

@@ -179,11 +179,11 @@ func (e *Engine) planOne(ctx context.Context, it *item, force bool) error {
 				it.dryRun = it.obj.DeepCopy()
 				return nil
 			}
-			return &ObjectError{Ref: it.ref, Source: it.source, Err: fmt.Errorf(
+			return &ObjectError{Ref: it.ref, Source: it.source, Err: it.scrub(fmt.Errorf(
 				"%w: %s; set the annotation %s: enabled on the object, or use --force, to delete and recreate it",
-				ErrImmutable, apiMessage(err), AnnotationForce)}
+				ErrImmutable, apiMessage(err), AnnotationForce))}
 		}
-		return &ObjectError{Ref: it.ref, Source: it.source, Err: classifyAPIError(err)}
+		return &ObjectError{Ref: it.ref, Source: it.source, Err: it.scrub(classifyAPIError(err))}
 	}
 	it.dryRun = dry
 	if it.live == nil && dry.GetResourceVersion() != "" {

@@ -24,6 +24,9 @@ type item struct {
 	// and does not exist yet, so it can only be dry-run after stage one.
 	needsDefinition bool
 	force           bool
+	// sensitive: the object holds values decrypted from SOPS files (see
+	// sensitive.go); they are never shown.
+	sensitive bool
 
 	live   *unstructured.Unstructured // nil when the object does not exist
 	dryRun *unstructured.Unstructured // server-side dry-run result
@@ -112,6 +115,7 @@ func (e *Engine) prepare(ctx context.Context, objs []render.Object, owner Owner,
 			definition:      gk == crdGK || gk == namespaceGK,
 			needsDefinition: needsDef,
 			force:           u.GetAnnotations()[AnnotationForce] == "enabled",
+			sensitive:       o.Sensitive,
 		}
 		if prev, dup := seen[it.ref.Key()]; dup {
 			errs = append(errs, &ObjectError{Ref: it.ref, Source: o.Source,

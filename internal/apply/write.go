@@ -49,12 +49,12 @@ func (e *Engine) write(ctx context.Context, items []*item, progress func(Event))
 func (e *Engine) writeOne(ctx context.Context, it *item) error {
 	if it.action == Recreated {
 		if err := e.deleteAndWait(ctx, it.live); err != nil {
-			return &ObjectError{Ref: it.ref, Source: it.source, Err: fmt.Errorf("recreate: %w", err)}
+			return &ObjectError{Ref: it.ref, Source: it.source, Err: it.scrub(fmt.Errorf("recreate: %w", err))}
 		}
 	}
 	obj := it.obj.DeepCopy()
 	if err := e.serverSideApply(ctx, obj, false); err != nil {
-		return &ObjectError{Ref: it.ref, Source: it.source, Err: fmt.Errorf("apply: %w", classifyAPIError(err))}
+		return &ObjectError{Ref: it.ref, Source: it.source, Err: it.scrub(fmt.Errorf("apply: %w", classifyAPIError(err)))}
 	}
 	it.live = obj
 	return nil

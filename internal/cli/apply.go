@@ -18,6 +18,8 @@ type ApplyOptions struct {
 	Source SourceOptions
 	// Cluster says where it goes and under which inventory name.
 	Cluster ClusterOptions
+	// Decryption holds the keys that decrypt SOPS-encrypted manifests.
+	Decryption DecryptionOptions
 	// Prune deletes objects of the previous apply that left the source.
 	Prune bool
 	// Wait waits up to Timeout for every object to become Current.
@@ -53,6 +55,13 @@ by an earlier apply that are no longer in the source are deleted.
 --namespace is the namespace of namespaced objects that name none (as kubectl
 -n); --target-namespace moves every namespaced object into one namespace.
 
+SOPS-encrypted files (what the sops CLI writes with age recipients, as Flux
+uses them) are decrypted with the keys of --age-identity FILE (repeatable)
+and --decryption-secret NAME or NAMESPACE/NAME (a Secret whose *.agekey data
+keys hold age identities, as an Application's spec.decryption names; NAME is
+in the -n namespace); without keys such a file is an error, never applied as
+ciphertext. Decrypted values never appear in the output.
+
 Output: one line per object ("Deployment/ns/web created", "configured",
 "unchanged", "pruned") and a summary. With --wait, the objects' health is
 shown while waiting: redrawn in place on a terminal, one line per change
@@ -72,6 +81,7 @@ Exit codes:
 	fs := cmd.Flags()
 	opts.Source.addFlags(fs)
 	opts.Cluster.addFlags(fs)
+	opts.Decryption.addFlags(fs)
 	fs.BoolVar(&opts.Prune, "prune", opts.Prune, "delete objects of the previous apply under --name that are no longer in the source")
 	fs.BoolVar(&opts.Wait, "wait", opts.Wait, "wait for every applied object to become healthy (Current)")
 	fs.DurationVar(&opts.Timeout, "timeout", opts.Timeout, "how long --wait waits")
@@ -83,6 +93,9 @@ Exit codes:
 
 func (o *ApplyOptions) validate() error {
 	if err := o.Cluster.validate(); err != nil {
+		return err
+	}
+	if err := o.Decryption.validate(); err != nil {
 		return err
 	}
 	if o.Wait && o.Timeout <= 0 {
@@ -126,13 +139,17 @@ func runApply(ctx context.Context, out io.Writer, o *ApplyOptions) error {
 // run renders the source and applies it; the revision is set once the
 // source is fetched.
 func (o *ApplyOptions) run(ctx context.Context, p *applyPrinter) (string, *apply.Result, error) {
-	src, err := o.Source.load(ctx)
+	c, err := o.Cluster.connect()
 	if err != nil {
 		return "", nil, err
 	}
-	c, err := o.Cluster.connect()
+	dec, err := o.Decryption.load(ctx, c)
 	if err != nil {
-		return src.Revision, nil, err
+		return "", nil, err
+	}
+	src, err := o.Source.load(ctx, dec)
+	if err != nil {
+		return "", nil, decryptionHint(err, dec, "use --age-identity or --decryption-secret")
 	}
 	t := c.target()
 	// A dry run creates nothing that could become healthy.

@@ -33,9 +33,9 @@ Git credentials come from files or the environment, never from flag values:
 Exit codes: 0 printed, 2 error (the message names the file, ref or URL).`,
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			src, err := opts.Source.load(cmd.Context())
+			src, err := opts.Source.load(cmd.Context(), nil)
 			if err != nil {
-				return fail(2, err)
+				return fail(2, decryptionHint(err, nil, "cruise build never decrypts: it would print the plaintext; cruise diff and apply decrypt with --age-identity or --decryption-secret"))
 			}
 			if err := render.WriteYAML(cmd.OutOrStdout(), src.Objects); err != nil {
 				return fail(2, err)

@@ -16,6 +16,8 @@ type DiffOptions struct {
 	Source SourceOptions
 	// Cluster says what to compare with and under which inventory name.
 	Cluster ClusterOptions
+	// Decryption holds the keys that decrypt SOPS-encrypted manifests.
+	Decryption DecryptionOptions
 	// Prune also reports the objects `cruise apply --prune` would delete.
 	Prune bool
 	// Output is text (default) or json.
@@ -41,6 +43,14 @@ A summary line ends the output. -o json prints one JSON document instead:
 The flags --name, --namespace, --target-namespace and --inventory-namespace
 mean what they mean for ` + "`cruise apply`" + `; use the same values.
 
+SOPS-encrypted files (what the sops CLI writes with age recipients, as Flux
+uses them) are decrypted with the keys of --age-identity FILE (repeatable)
+and --decryption-secret NAME or NAMESPACE/NAME (a Secret whose *.agekey data
+keys hold age identities, as an Application's spec.decryption names; NAME is
+in the -n namespace); without keys such a file is an error, never applied as
+ciphertext. Every value of an object that holds decrypted values is masked,
+whatever its kind, as Secret values are.
+
 Exit codes:
   0  in sync: the cluster matches the source
   1  drifted: at least one object differs, is missing or would be pruned
@@ -52,6 +62,7 @@ Exit codes:
 	fs := cmd.Flags()
 	opts.Source.addFlags(fs)
 	opts.Cluster.addFlags(fs)
+	opts.Decryption.addFlags(fs)
 	fs.BoolVar(&opts.Prune, "prune", opts.Prune, "also report objects recorded under --name that are no longer in the source")
 	fs.VarP(&opts.Output, "output", "o", "output format: text or json")
 	return cmd
@@ -68,6 +79,9 @@ type diffReport struct {
 
 func runDiff(ctx context.Context, out io.Writer, o *DiffOptions) error {
 	if err := o.Cluster.validate(); err != nil {
+		return fail(2, err)
+	}
+	if err := o.Decryption.validate(); err != nil {
 		return fail(2, err)
 	}
 	revision, diffs, err := o.run(ctx)
@@ -102,13 +116,17 @@ func runDiff(ctx context.Context, out io.Writer, o *DiffOptions) error {
 }
 
 func (o *DiffOptions) run(ctx context.Context) (string, []apply.ObjectDiff, error) {
-	src, err := o.Source.load(ctx)
+	c, err := o.Cluster.connect()
 	if err != nil {
 		return "", nil, err
 	}
-	c, err := o.Cluster.connect()
+	dec, err := o.Decryption.load(ctx, c)
 	if err != nil {
-		return src.Revision, nil, err
+		return "", nil, err
+	}
+	src, err := o.Source.load(ctx, dec)
+	if err != nil {
+		return "", nil, decryptionHint(err, dec, "use --age-identity or --decryption-secret")
 	}
 	// What cruise apply with the same flags compares with: force and wait
 	// change how an apply gets there, not where.

@@ -13,6 +13,7 @@ import (
 	"github.com/spf13/pflag"
 	"k8s.io/apimachinery/pkg/api/resource"
 	"k8s.io/apimachinery/pkg/util/validation"
+	"k8s.io/client-go/rest"
 
 	"github.com/cruisegitops/cruise/internal/apply"
 	"github.com/cruisegitops/cruise/internal/pipeline"
@@ -115,8 +116,9 @@ type rendered struct {
 	Objects  []render.Object
 }
 
-// load fetches the source when it is Git and renders Path.
-func (o *SourceOptions) load(ctx context.Context) (*rendered, error) {
+// load fetches the source when it is Git and renders Path, decrypting SOPS
+// files with dec (nil: such a file fails the render).
+func (o *SourceOptions) load(ctx context.Context, dec *render.Decryption) (*rendered, error) {
 	if o.Source == "" {
 		return nil, errors.New("--source is required")
 	}
@@ -152,6 +154,7 @@ func (o *SourceOptions) load(ctx context.Context) (*rendered, error) {
 		AllowRemoteBases: o.AllowRemoteBases,
 		MaxFileBytes:     int64(o.MaxFileSize),
 		MaxTotalBytes:    int64(o.MaxTotalSize),
+		Decryption:       dec,
 	})
 	if errors.Is(err, render.ErrTooLarge) {
 		return nil, fmt.Errorf("%w (see --max-file-size and --max-total-size)", err)
@@ -381,6 +384,7 @@ func (o *ClusterOptions) validate() error {
 
 // cluster is what diff and apply need to talk to the cluster.
 type cluster struct {
+	config     *rest.Config
 	engine     *apply.Engine
 	owner      apply.Owner
 	inventory  apply.Inventory
@@ -412,6 +416,7 @@ func (o *ClusterOptions) connect() (*cluster, error) {
 		return nil, err
 	}
 	return &cluster{
+		config:     cfg,
 		engine:     engine,
 		owner:      apply.Owner{Name: o.Name, Namespace: o.InventoryNamespace},
 		inventory:  engine.NewConfigMapInventory(o.InventoryNamespace, o.Name),

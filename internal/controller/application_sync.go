@@ -66,7 +66,11 @@ func (r *ApplicationReconciler) sync(ctx context.Context, app *cruisev1.Applicat
 	if err := status.progress(ctx, app, applying); err != nil {
 		return 0, transient(cruisev1.ReasonApplyFailed, err)
 	}
-	rendered, err := pipeline.Render(ctx, app, repo, art.Dir)
+	dec, err := r.decryption(ctx, app)
+	if err != nil {
+		return 0, err
+	}
+	rendered, err := pipeline.Render(ctx, app, repo, art.Dir, dec)
 	if err != nil {
 		r.recordHistory(app, art, "", err)
 		return 0, stalling(cruisev1.ReasonRenderFailed, fmt.Errorf("render %s at %s: %w", app.Spec.Path, revision, err))

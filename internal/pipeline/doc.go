@@ -12,7 +12,8 @@
 // For an Application app of GitRepository repo:
 //
 //	req := pipeline.SourceRequest(repo, auth)      // what to fetch
-//	res, err := pipeline.Render(ctx, app, repo, art.Dir)
+//	dec, err := pipeline.DecryptionKeys(secret)    // if DecryptionSecret(app) names one
+//	res, err := pipeline.Render(ctx, app, repo, art.Dir, dec)
 //	t := pipeline.TargetOf(app)                    // where and how to apply
 //	ctx, cancel := context.WithTimeout(ctx, t.Timeout+time.Minute)
 //	result, err := engine.Apply(ctx, res.Objects, t.ApplyOptions(inventory))

@@ -25,7 +25,7 @@ func TestRenderOptions(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			a := app(func(s *v1alpha1.ApplicationSpec) { s.Path = tt.path })
-			if got := RenderOptions(a, tt.repo, "/checkout"); got != tt.want {
+			if got := RenderOptions(a, tt.repo, "/checkout", nil); got != tt.want {
 				t.Errorf("RenderOptions = %+v, want %+v", got, tt.want)
 			}
 		})
@@ -35,7 +35,7 @@ func TestRenderOptions(t *testing.T) {
 // Render reads spec.path of the checkout and skips what spec.ignore names.
 func TestRender(t *testing.T) {
 	repo := &v1alpha1.GitRepository{Spec: v1alpha1.GitRepositorySpec{Ignore: "*.test.yaml"}}
-	res, err := Render(context.Background(), app(nil), repo, filepath.Join("testdata", "checkout"))
+	res, err := Render(context.Background(), app(nil), repo, filepath.Join("testdata", "checkout"), nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -23,6 +23,7 @@ type confiner struct {
 	cloneTmp string   // resolved temp dir holding kustomize's git clones; "" when remote bases are refused
 	maxFile  int64
 	maxTotal int64
+	sops     *decrypter
 
 	mu        sync.Mutex // guards the fields below
 	total     int64
@@ -55,6 +56,7 @@ func newConfiner(ctx context.Context, opts Options) (*confiner, error) {
 		maxFile:  opts.MaxFileBytes,
 		maxTotal: opts.MaxTotalBytes,
 		read:     map[string]struct{}{},
+		sops:     newDecrypter(opts.Decryption),
 	}
 	if opts.AllowRemoteBases {
 		// kustomize clones into os.MkdirTemp("", "kustomize-"), resolved.
@@ -179,8 +181,15 @@ func (c *confiner) recordLinks(abs string) {
 // readFile reads the file at p (see resolve for p and display), enforcing
 // the limits and recording the read.
 func (c *confiner) readFile(p, display string) ([]byte, error) {
+	data, _, err := c.readResolved(p, display)
+	return data, err
+}
+
+// readResolved is readFile that also returns the path with its symlinks
+// resolved.
+func (c *confiner) readResolved(p, display string) ([]byte, string, error) {
 	if err := c.ctx.Err(); err != nil {
-		return nil, err
+		return nil, "", err
 	}
 	abs := c.abs(p)
 	if display == "" {
@@ -188,36 +197,36 @@ func (c *confiner) readFile(p, display string) ([]byte, error) {
 	}
 	resolved, err := c.resolve(abs, display)
 	if err != nil {
-		return nil, err
+		return nil, "", err
 	}
 	f, size, err := c.open(resolved, display)
 	if err != nil {
-		return nil, err
+		return nil, "", err
 	}
 	defer f.Close()
 	if size > c.maxFile {
-		return nil, c.tooLargeFile(display, size)
+		return nil, "", c.tooLargeFile(display, size)
 	}
 	if err := c.charge(display, size); err != nil {
-		return nil, err
+		return nil, "", err
 	}
 	// The limit reader guards against a file that grew after Stat.
 	data, err := io.ReadAll(io.LimitReader(f, c.maxFile+1))
 	if err != nil {
-		return nil, &Error{File: display, Err: unwrapPathError(err)}
+		return nil, "", &Error{File: display, Err: unwrapPathError(err)}
 	}
 	if int64(len(data)) > c.maxFile {
-		return nil, c.tooLargeFile(display, int64(len(data)))
+		return nil, "", c.tooLargeFile(display, int64(len(data)))
 	}
 	if extra := int64(len(data)) - size; extra > 0 {
 		if err := c.charge(display, extra); err != nil {
-			return nil, err
+			return nil, "", err
 		}
 	}
 	if c.area(abs) == c.root {
 		c.record(display, c.rel(resolved))
 	}
-	return data, nil
+	return data, resolved, nil
 }
 
 // open opens a resolved path for reading after checking it is a regular
@@ -315,12 +324,13 @@ func (c *confiner) files() []string {
 	return out
 }
 
-// noteViolation remembers the first escape or limit breach. kustomize wraps
-// (and sometimes flattens) the errors its filesystem returns; the recorded
-// one is the real cause and is reported instead.
+// noteViolation remembers the first escape, limit breach or SOPS file that
+// did not decrypt. kustomize wraps (and sometimes flattens) the errors its
+// filesystem returns; the recorded one is the real cause and is reported
+// instead.
 func (c *confiner) noteViolation(err error) {
 	var e *Error
-	if !errors.As(err, &e) || (e.Kind != ErrPathEscape && e.Kind != ErrTooLarge) {
+	if !errors.As(err, &e) || (e.Kind != ErrPathEscape && e.Kind != ErrTooLarge && e.Kind != ErrDecryption) {
 		return
 	}
 	c.mu.Lock()

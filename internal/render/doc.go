@@ -46,6 +46,24 @@
 // they do not count as files of the repository and are not listed in
 // Result.Files, and HTTP downloads are not subject to the byte limits.
 //
+// # Decryption
+//
+// Files the sops CLI encrypted to age recipients are decrypted as they are
+// read, in both modes, when Options.Decryption holds identities: every
+// .yaml, .yml and .json file that seal.IsSOPS recognises, whether a
+// manifest, a kustomize patch or a generator input, so kustomize builds
+// from plaintext. Without Options.Decryption such a file fails the render
+// (ErrDecryption) instead of being applied as ciphertext; so does a file no
+// identity opens or whose MAC does not match (tampering), naming the file
+// and never a value. Objects that hold decrypted values are marked
+// Object.Sensitive, for whatever shows them to mask their values: in plain
+// mode the objects of decrypted files; in kustomize mode, whose output no
+// longer says which file an object came from, every object of a decrypted
+// document's kind whose name contains that document's name (kustomize
+// adds prefixes, suffixes and hashes) and every object holding a string
+// that contains a decrypted value of four bytes or more (replacements and
+// generators copy values). The tracing errs towards marking.
+//
 // # Errors
 //
 // Errors start with "render:", fit on one line and name the culprit file,
@@ -55,5 +73,5 @@
 //
 // They are *Error values; errors.Is matches the sentinel errors
 // (ErrPathEscape, ErrTooLarge, ErrInvalidManifest, ErrDuplicateObject,
-// ErrRemoteRefused, ErrPluginRefused).
+// ErrRemoteRefused, ErrPluginRefused, ErrDecryption).
 package render

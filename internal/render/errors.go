@@ -29,6 +29,10 @@ var (
 	// ErrPluginRefused means a kustomization asks for a non-builtin
 	// generator, transformer or validator (exec, container or KRM function).
 	ErrPluginRefused = errors.New("kustomize plugin refused")
+	// ErrDecryption means a SOPS-encrypted file could not be decrypted:
+	// no decryption is configured, no key opens it, or it was tampered
+	// with (see seal.DecryptSOPS).
+	ErrDecryption = errors.New("decryption failed")
 )
 
 // Error is a render failure tied to one file.

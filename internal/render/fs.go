@@ -157,9 +157,10 @@ func (f confinedFS) Glob(pattern string) ([]string, error) {
 	return kept, nil
 }
 
-// ReadFile reads a file inside the allowed area, within the byte limits.
+// ReadFile reads a file inside the allowed area, within the byte limits,
+// decrypting a SOPS file.
 func (f confinedFS) ReadFile(path string) ([]byte, error) {
-	data, err := f.c.readFile(path, "")
+	data, _, err := f.c.readManifest(path, "")
 	if err != nil {
 		return nil, f.fail(err)
 	}

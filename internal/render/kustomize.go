@@ -65,6 +65,7 @@ func renderKustomize(c *confiner, dir, kfile string, allowRemote bool) ([]Object
 		}
 		objs = append(objs, Object{Unstructured: u, Source: source})
 	}
+	c.sops.markSensitive(objs)
 	return objs, nil
 }
 

@@ -41,6 +41,10 @@ type Options struct {
 	// again each time kustomize reads it. Zero or negative means
 	// DefaultMaxTotalBytes.
 	MaxTotalBytes int64
+
+	// Decryption decrypts SOPS-encrypted files. Nil: a SOPS file fails the
+	// render with ErrDecryption rather than being applied as ciphertext.
+	Decryption *Decryption
 }
 
 // DefaultOptions returns Options with every default filled in; set Root
@@ -72,6 +76,13 @@ type Object struct {
 	// that was built, e.g. "overlays/prod/kustomization.yaml", since the
 	// object may be the product of several files.
 	Source string
+
+	// Sensitive is set when the object holds, or may hold, values
+	// decrypted from a SOPS file: whatever shows it must mask its values.
+	// In plain mode it marks the objects of decrypted files; in kustomize
+	// mode, whose output no longer says which file an object came from,
+	// see Decryption and the package documentation.
+	Sensitive bool
 }
 
 // Result is the outcome of a Render call.

@@ -145,13 +145,20 @@ func (w *walker) readDir(resolved string) ([]fs.DirEntry, error) {
 }
 
 func (w *walker) readManifest(abs, rel string) error {
-	data, err := w.c.readFile(abs, rel)
+	data, decrypted, err := w.c.readManifest(abs, rel)
 	if err != nil {
 		return err
 	}
 	objs, err := decodeManifests(rel, data, strings.EqualFold(filepath.Ext(rel), ".json"))
 	if err != nil {
+		if decrypted && quotesInput(err) {
+			return &Error{File: rel, Kind: ErrInvalidManifest,
+				Err: errors.New("decrypted, it is not valid YAML or JSON (the parser's message is withheld: it may quote decrypted values)")}
+		}
 		return err
+	}
+	for i := range objs {
+		objs[i].Sensitive = decrypted
 	}
 	w.objects = append(w.objects, objs...)
 	return nil

@@ -11,6 +11,7 @@ import (
 	"github.com/cruisegitops/cruise/api/v1alpha1"
 	"github.com/cruisegitops/cruise/internal/apply"
 	"github.com/cruisegitops/cruise/internal/pipeline"
+	"github.com/cruisegitops/cruise/internal/render"
 	"github.com/cruisegitops/cruise/internal/server/apiv1"
 	"github.com/cruisegitops/cruise/internal/source"
 )
@@ -44,7 +45,11 @@ func (s *Server) diff(ctx context.Context, app *v1alpha1.Application) (*apiv1.Di
 		return nil, newError(http.StatusBadGateway, apiv1.CodeUnavailable, "fetch %s: %v", srcKey, err)
 	}
 	defer art.Release()
-	rendered, err := pipeline.Render(ctx, app, repo, art.Dir)
+	dec, err := s.decryption(ctx, c, app)
+	if err != nil {
+		return nil, err
+	}
+	rendered, err := pipeline.Render(ctx, app, repo, art.Dir, dec)
 	if err != nil {
 		return nil, newError(http.StatusUnprocessableEntity, apiv1.CodeBadRequest, "render %s at %s: %v", app.Spec.Path, art.Revision, err)
 	}
@@ -68,6 +73,28 @@ func (s *Server) diff(ctx context.Context, app *v1alpha1.Application) (*apiv1.Di
 			Action: actionWord(d.Action), Patch: d.Diff})
 	}
 	return out, nil
+}
+
+// decryption reads the keys of spec.decryption as the user: whoever may
+// read the Secret could decrypt the files anyway, and whoever may not gets
+// Kubernetes' 403. The diff masks every decrypted value.
+func (s *Server) decryption(ctx context.Context, c client.Client, app *v1alpha1.Application) (*render.Decryption, error) {
+	key, ok, err := pipeline.DecryptionSecret(app)
+	if err != nil {
+		return nil, newError(http.StatusUnprocessableEntity, apiv1.CodeBadRequest, "%v", err)
+	}
+	if !ok {
+		return nil, nil
+	}
+	secret := &corev1.Secret{}
+	if err := c.Get(ctx, key, secret); err != nil {
+		return nil, fromKube(err, "decryption Secret "+key.String())
+	}
+	dec, err := pipeline.DecryptionKeys(secret)
+	if err != nil {
+		return nil, newError(http.StatusUnprocessableEntity, apiv1.CodeBadRequest, "%v", err)
+	}
+	return dec, nil
 }
 
 func actionWord(a apply.Action) string {

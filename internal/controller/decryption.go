@@ -1,0 +1,42 @@
+package controller
+
+import (
+	"context"
+	"fmt"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+
+	cruisev1 "github.com/cruisegitops/cruise/api/v1alpha1"
+	"github.com/cruisegitops/cruise/internal/pipeline"
+	"github.com/cruisegitops/cruise/internal/render"
+)
+
+// decryption reads the age keys of app's spec.decryption from its Secret,
+// for the render to decrypt SOPS files with; nil when the Application
+// decrypts nothing. A missing Secret fails the sync naming it and is
+// retried, as it may be created any moment; a Secret without usable keys,
+// or a spec naming none, stalls (and is retried on backoff, since fixing
+// the Secret triggers no reconcile). The messages name the Secret and its
+// data keys, never their content.
+func (r *ApplicationReconciler) decryption(ctx context.Context, app *cruisev1.Application) (*render.Decryption, error) {
+	key, ok, err := pipeline.DecryptionSecret(app)
+	if err != nil {
+		return nil, stalling(cruisev1.ReasonRenderFailed, err)
+	}
+	if !ok {
+		return nil, nil
+	}
+	secret := &corev1.Secret{}
+	if err := r.Client.Get(ctx, key, secret); err != nil {
+		if apierrors.IsNotFound(err) {
+			return nil, transient(cruisev1.ReasonSecretNotFound, fmt.Errorf("decryption Secret %s not found (spec.decryption.secretRef)", key))
+		}
+		return nil, transient(cruisev1.ReasonRenderFailed, fmt.Errorf("read decryption Secret %s: %w", key, err))
+	}
+	dec, err := pipeline.DecryptionKeys(secret)
+	if err != nil {
+		return nil, stalling(cruisev1.ReasonRenderFailed, err)
+	}
+	return dec, nil
+}
