@@ -66,7 +66,7 @@ func (r *ApplicationReconciler) sync(ctx context.Context, app *cruisev1.Applicat
 	if err := status.progress(ctx, app, applying); err != nil {
 		return 0, transient(cruisev1.ReasonApplyFailed, err)
 	}
-	dec, err := r.decryption(ctx, app)
+	dec, digestKey, err := r.decryption(ctx, app)
 	if err != nil {
 		return 0, err
 	}
@@ -75,7 +75,7 @@ func (r *ApplicationReconciler) sync(ctx context.Context, app *cruisev1.Applicat
 		r.recordHistory(app, art, "", err)
 		return 0, stalling(cruisev1.ReasonRenderFailed, fmt.Errorf("render %s at %s: %w", app.Spec.Path, revision, err))
 	}
-	digest, err := renderDigest(rendered.Objects)
+	digest, err := renderDigest(rendered.Objects, digestKey)
 	if err != nil {
 		return 0, stalling(cruisev1.ReasonRenderFailed, err)
 	}

@@ -1,6 +1,7 @@
 package controller
 
 import (
+	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -17,12 +18,22 @@ import (
 // same digest, and two history entries with one digest deployed the same
 // thing. The source file of each object is left out for the same reason;
 // the order is kept, since it is the order of apply.
-func renderDigest(objs []render.Object) (string, error) {
+//
+// An object holding values decrypted from SOPS files (render marks it
+// Sensitive) enters the digest only as an HMAC keyed with secretKey:
+// status is readable by anyone who may read the Application, and a plain
+// hash of a short secret (a PIN, a word) could be brute-forced offline.
+func renderDigest(objs []render.Object, secretKey []byte) (string, error) {
 	h := sha256.New()
 	for _, o := range objs {
 		b, err := json.Marshal(o.Object)
 		if err != nil {
 			return "", fmt.Errorf("digest of %s (%s): %w", o.GetName(), o.Source, err)
+		}
+		if o.Sensitive {
+			m := hmac.New(sha256.New, secretKey)
+			m.Write(b)
+			b = []byte(hex.EncodeToString(m.Sum(nil)))
 		}
 		h.Write(b)
 		h.Write([]byte{'\n'})

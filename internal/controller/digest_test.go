@@ -5,6 +5,8 @@ import (
 	"testing"
 	"testing/fstest"
 
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+
 	"github.com/cruisegitops/cruise/internal/render"
 )
 
@@ -21,7 +23,7 @@ func TestRenderDigest(t *testing.T) {
 		if err != nil {
 			t.Fatalf("render: %v", err)
 		}
-		d, err := renderDigest(res.Objects)
+		d, err := renderDigest(res.Objects, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -49,5 +51,38 @@ func TestRenderDigest(t *testing.T) {
 				t.Errorf("same digest = %v, want %v", got, tc.same)
 			}
 		})
+	}
+}
+
+// TestRenderDigestOfSensitiveObjects: a decrypted object enters the digest
+// only through an HMAC, so the digest depends on the key and a reader of
+// the status cannot test guesses of the value against it.
+func TestRenderDigestOfSensitiveObjects(t *testing.T) {
+	obj := func(pin string, sensitive bool) []render.Object {
+		o := render.Object{Sensitive: sensitive, Unstructured: &unstructured.Unstructured{}}
+		o.Object = map[string]any{"apiVersion": "v1", "kind": "Secret", "metadata": map[string]any{"name": "s"},
+			"stringData": map[string]any{"pin": pin}}
+		return []render.Object{o}
+	}
+	d := func(objs []render.Object, key string) string {
+		t.Helper()
+		s, err := renderDigest(objs, []byte(key))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+	plain := d(obj("1234", false), "k1")
+	if d(obj("1234", true), "k1") == plain {
+		t.Fatal("a sensitive object is hashed like a plain one")
+	}
+	if d(obj("1234", true), "k1") != d(obj("1234", true), "k1") {
+		t.Fatal("the digest of a sensitive object is not stable under one key")
+	}
+	if d(obj("1234", true), "k1") == d(obj("1234", true), "k2") {
+		t.Fatal("the digest of a sensitive object does not depend on the key")
+	}
+	if d(obj("1234", true), "k1") == d(obj("1235", true), "k1") {
+		t.Fatal("a changed sensitive value leaves the digest as it was")
 	}
 }
