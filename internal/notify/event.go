@@ -1,0 +1,93 @@
+package notify
+
+import (
+	"time"
+)
+
+// PayloadVersion is the version of the webhook payload, a contract:
+// fields are only ever added within a version.
+const PayloadVersion = "v1"
+
+// EventType says what happened.
+type EventType string
+
+// The event types.
+const (
+	// Synced: a new revision was applied (and is healthy, when waited for).
+	Synced EventType = "Synced"
+	// Failed: the desired state cannot be reached.
+	Failed EventType = "Failed"
+	// HealthDegraded: applied objects stopped being healthy.
+	HealthDegraded EventType = "HealthDegraded"
+	// DriftReverted: a change made in the cluster was put back.
+	DriftReverted EventType = "DriftReverted"
+	// Recovered: a Failed or HealthDegraded object is Ready again.
+	Recovered EventType = "Recovered"
+	// ImageUpdated: image automation committed new versions.
+	ImageUpdated EventType = "ImageUpdated"
+	// RolledBack: a rollback commit was made.
+	RolledBack EventType = "RolledBack"
+	// Digest: many events summarised in one message during an outage.
+	Digest EventType = "Digest"
+)
+
+// Severity of an event.
+type Severity string
+
+// Severities: Alerts with severity error get Failed, HealthDegraded and
+// the Recovered that ends them; info gets everything.
+const (
+	SeverityInfo  Severity = "info"
+	SeverityError Severity = "error"
+)
+
+// ObjectRef names the object an event is about.
+type ObjectRef struct {
+	Kind      string `json:"kind"`
+	Namespace string `json:"namespace"`
+	Name      string `json:"name"`
+	UID       string `json:"uid,omitempty"`
+}
+
+// Commit is the Git commit an event is about.
+type Commit struct {
+	SHA     string `json:"sha"`
+	Subject string `json:"subject,omitempty"`
+	Author  string `json:"author,omitempty"`
+}
+
+// Event is one notification, exactly as the webhook payload carries it
+// (version v1). ID is unique per event and the same on every retry of its
+// delivery, so receivers can drop duplicates.
+type Event struct {
+	Version  string    `json:"version"`
+	ID       string    `json:"id"`
+	Time     time.Time `json:"time"`
+	Type     EventType `json:"type"`
+	Severity Severity  `json:"severity"`
+	Object   ObjectRef `json:"object"`
+	// Revision is "<ref>@sha1:<40 hex>".
+	Revision string `json:"revision,omitempty"`
+	// Reason is the Ready condition's reason.
+	Reason string `json:"reason,omitempty"`
+	// Message names the object and file that failed, for failures.
+	Message string  `json:"message,omitempty"`
+	Commit  *Commit `json:"commit,omitempty"`
+	// Objects are the objects the event concerns (changed, failed,
+	// reverted), as "Kind/namespace/name".
+	Objects []string `json:"objects,omitempty"`
+	// URL links to the object in cruise server, when a public URL is set.
+	URL string `json:"url,omitempty"`
+	// Labels are the object's labels, for Alerts' matchLabels; not sent.
+	Labels map[string]string `json:"-"`
+	// Events are the summarised events of a Digest.
+	Events []Event `json:"events,omitempty"`
+}
+
+// Message is an event rendered for a Provider: the subject and body an
+// Alert's templates (or the defaults) made of it.
+type Message struct {
+	Event   Event
+	Subject string
+	Body    string
+}
