@@ -21,8 +21,9 @@ type Options struct {
 	CollectInterval time.Duration
 }
 
-// Setup registers both reconcilers with mgr, sharing one artifact store,
-// and the storage collector of the Fetcher's cache.
+// Setup registers the reconcilers with mgr (GitRepository and Application
+// sharing one artifact store; ImageRepository and ImagePolicy sharing one
+// tag store), and the storage collector of the Fetcher's cache.
 func Setup(mgr ctrl.Manager, o Options) error {
 	artifacts := NewArtifactStore()
 	recorder := mgr.GetEventRecorder("cruise-controller")
@@ -38,6 +39,9 @@ func Setup(mgr ctrl.Manager, o Options) error {
 	}
 	if err := apps.SetupWithManager(mgr); err != nil {
 		return fmt.Errorf("set up Application controller: %w", err)
+	}
+	if err := setupImageScanning(mgr, recorder, o.Metrics); err != nil {
+		return err
 	}
 	o.Metrics.watchStorage(o.Fetcher)
 	collector := &StorageCollector{

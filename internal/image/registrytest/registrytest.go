@@ -2,11 +2,13 @@
 // go-containerregistry's in-process registry behind a wrapper that adds
 // what real registries do and it does not (basic auth with a bearer-token
 // exchange, paged tag lists with Link headers, 429 rate limits), and
-// counts the requests.
+// counts the requests. It serves plain HTTP, or HTTPS with a certificate
+// of its own.
 package registrytest
 
 import (
 	"encoding/json"
+	"encoding/pem"
 	"fmt"
 	"io"
 	"log"
@@ -39,6 +41,9 @@ type Options struct {
 	// PageSize, when set, caps every tag list page and links the next one,
 	// whatever n the client asks for.
 	PageSize int
+	// TLS serves HTTPS with a certificate for 127.0.0.1 signed by a CA of
+	// its own (see CA), which clients must be told to trust.
+	TLS bool
 }
 
 // Registry is a running registry.
@@ -63,13 +68,28 @@ type limit struct {
 func Start(t testing.TB, opts Options) *Registry {
 	t.Helper()
 	r := &Registry{t: t, opts: opts, inner: registry.New(registry.Logger(log.New(io.Discard, "", 0))), token: "tok-" + strconv.FormatInt(time.Now().UnixNano(), 36)}
-	r.srv = httptest.NewServer(http.HandlerFunc(r.serve))
+	if opts.TLS {
+		r.srv = httptest.NewTLSServer(http.HandlerFunc(r.serve))
+	} else {
+		r.srv = httptest.NewServer(http.HandlerFunc(r.serve))
+	}
 	t.Cleanup(r.srv.Close)
 	return r
 }
 
 // Host is "127.0.0.1:PORT", the registry part of image names.
-func (r *Registry) Host() string { return strings.TrimPrefix(r.srv.URL, "http://") }
+func (r *Registry) Host() string {
+	return strings.TrimPrefix(strings.TrimPrefix(r.srv.URL, "http://"), "https://")
+}
+
+// CA is the PEM certificate a TLS registry's clients must trust (what a
+// certSecretRef's ca.crt holds); nil for a plain-HTTP one.
+func (r *Registry) CA() []byte {
+	if !r.opts.TLS {
+		return nil
+	}
+	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: r.srv.Certificate().Raw})
+}
 
 // Requests counts every request served (tokens and 429s included).
 func (r *Registry) Requests() int64 { return r.reqs.Load() }
@@ -185,17 +205,28 @@ func Image(t testing.TB, created time.Time, seed string) v1.Image {
 
 func (r *Registry) remoteOptions() []remote.Option {
 	opts := []remote.Option{}
+	if r.opts.TLS {
+		opts = append(opts, remote.WithTransport(r.srv.Client().Transport))
+	}
 	if r.opts.Username != "" {
 		opts = append(opts, remote.WithAuth(authn.FromConfig(authn.AuthConfig{Username: r.opts.Username, Password: r.opts.Password})))
 	}
 	return opts
 }
 
+// nameOptions lets names of a plain-HTTP registry be reached over HTTP.
+func (r *Registry) nameOptions() []name.Option {
+	if r.opts.TLS {
+		return nil
+	}
+	return []name.Option{name.Insecure}
+}
+
 // Push writes img under repo:tag (repo is the path, without the host) and
 // returns its digest.
 func (r *Registry) Push(repo, tag string, img v1.Image) string {
 	r.t.Helper()
-	ref, err := name.NewTag(r.Host()+"/"+repo+":"+tag, name.Insecure)
+	ref, err := name.NewTag(r.Host()+"/"+repo+":"+tag, r.nameOptions()...)
 	if err != nil {
 		r.t.Fatal(err)
 	}
@@ -212,7 +243,7 @@ func (r *Registry) Push(repo, tag string, img v1.Image) string {
 // Tag adds tags to an image already pushed as repo:from, one request each.
 func (r *Registry) Tag(repo, from string, tags ...string) {
 	r.t.Helper()
-	src, err := name.NewTag(r.Host()+"/"+repo+":"+from, name.Insecure)
+	src, err := name.NewTag(r.Host()+"/"+repo+":"+from, r.nameOptions()...)
 	if err != nil {
 		r.t.Fatal(err)
 	}
@@ -225,7 +256,7 @@ func (r *Registry) Tag(repo, from string, tags ...string) {
 		r.t.Fatal(err)
 	}
 	for _, tag := range tags {
-		dst, _ := name.NewTag(r.Host()+"/"+repo+":"+tag, name.Insecure)
+		dst, _ := name.NewTag(r.Host()+"/"+repo+":"+tag, r.nameOptions()...)
 		if err := remote.Tag(dst, img, r.remoteOptions()...); err != nil {
 			r.t.Fatal(err)
 		}
