@@ -2,6 +2,7 @@ package controller
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"regexp"
@@ -108,7 +109,14 @@ func (r *ImageRepositoryReconciler) secret(ctx context.Context, ns, name, what s
 // anything else (5xx, a rate limit that outlasted the timeout) back off.
 // Every message names the registry's host:port (image.Scan does).
 func classifyScanError(err error, timeout time.Duration) error {
+	var untrusted *tls.CertificateVerificationError
 	switch {
+	case errors.As(err, &untrusted):
+		// Checked first: on a loopback or private address the client
+		// falls back to plain HTTP, and the TLS server's 400 would hide
+		// the reason.
+		return transient(cruisev1.ReasonRegistryUnreachable, fmt.Errorf(
+			"the registry's certificate is not trusted (a certSecretRef's ca.crt can trust its CA): %w", err))
 	case errors.Is(err, image.ErrUnauthorized):
 		return stalling(cruisev1.ReasonAuthenticationFailed, err)
 	case errors.Is(err, image.ErrNotFound):

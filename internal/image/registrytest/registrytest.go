@@ -68,10 +68,14 @@ type limit struct {
 func Start(t testing.TB, opts Options) *Registry {
 	t.Helper()
 	r := &Registry{t: t, opts: opts, inner: registry.New(registry.Logger(log.New(io.Discard, "", 0))), token: "tok-" + strconv.FormatInt(time.Now().UnixNano(), 36)}
+	r.srv = httptest.NewUnstartedServer(http.HandlerFunc(r.serve))
 	if opts.TLS {
-		r.srv = httptest.NewTLSServer(http.HandlerFunc(r.serve))
+		// Clients that do not trust it are what TLS tests are about: no
+		// handshake error logs.
+		r.srv.Config.ErrorLog = log.New(io.Discard, "", 0)
+		r.srv.StartTLS()
 	} else {
-		r.srv = httptest.NewServer(http.HandlerFunc(r.serve))
+		r.srv.Start()
 	}
 	t.Cleanup(r.srv.Close)
 	return r
