@@ -106,4 +106,3 @@ func TestSelectorOf(t *testing.T) {
 		})
 	}
 }
-

@@ -55,7 +55,7 @@ type storedTags struct {
 // NewImageTagStore returns an empty store.
 func NewImageTagStore() *ImageTagStore {
 	return &ImageTagStore{
-		repos:   map[types.NamespacedName]*storedTags{},
+		repos:     map[types.NamespacedName]*storedTags{},
 		changed:   make(chan event.TypedGenericEvent[*cruisev1.ImageRepository], 1024),
 		rescanned: make(chan event.TypedGenericEvent[*cruisev1.ImageRepository], 1024),
 	}
