@@ -5,6 +5,7 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
+	"net"
 	"regexp"
 	"time"
 
@@ -110,13 +111,18 @@ func (r *ImageRepositoryReconciler) secret(ctx context.Context, ns, name, what s
 // Every message names the registry's host:port (image.Scan does).
 func classifyScanError(err error, timeout time.Duration) error {
 	var untrusted *tls.CertificateVerificationError
+	var op *net.OpError
 	switch {
+	// TLS failures first: on a loopback or private address the client
+	// falls back to plain HTTP, and the TLS server's 400 would hide them.
 	case errors.As(err, &untrusted):
-		// Checked first: on a loopback or private address the client
-		// falls back to plain HTTP, and the TLS server's 400 would hide
-		// the reason.
 		return transient(cruisev1.ReasonRegistryUnreachable, fmt.Errorf(
 			"the registry's certificate is not trusted (a certSecretRef's ca.crt can trust its CA): %w", err))
+	case errors.As(err, &op) && op.Op == "remote error":
+		// A TLS alert from the registry: most often, no client
+		// certificate or one it does not trust.
+		return transient(cruisev1.ReasonRegistryUnreachable, fmt.Errorf(
+			"the registry refused the TLS handshake (does it want a client certificate, certSecretRef's tls.crt and tls.key?): %w", err))
 	case errors.Is(err, image.ErrUnauthorized):
 		return stalling(cruisev1.ReasonAuthenticationFailed, err)
 	case errors.Is(err, image.ErrNotFound):

@@ -288,3 +288,35 @@ func patch[T client.Object](t testing.TB, obj T, change func(T)) {
 		t.Fatalf("patch %s: %v", types.NamespacedName{Namespace: obj.GetNamespace(), Name: obj.GetName()}, err)
 	}
 }
+
+// TestImageRepositoryClientCertificate: a registry asking for a client
+// certificate gets the one certSecretRef's tls.crt and tls.key hold.
+func TestImageRepositoryClientCertificate(t *testing.T) {
+	f := newImageFixture(t, registrytest.Options{TLS: true, MutualTLS: true})
+	f.push("app", time.Now(), "a", "1.0.0")
+	cert, key := f.reg.ClientCertificate()
+	f.secret("mtls", corev1.SecretTypeOpaque, map[string][]byte{"ca.crt": f.reg.CA(), "tls.crt": cert, "tls.key": key})
+	f.secret("ca-only", corev1.SecretTypeOpaque, map[string][]byte{"ca.crt": f.reg.CA()})
+	f.secret("key-only", corev1.SecretTypeOpaque, map[string][]byte{"ca.crt": f.reg.CA(), "tls.key": key})
+	with := func(secret string) func(*cruisev1.ImageRepositorySpec) {
+		return func(s *cruisev1.ImageRepositorySpec) {
+			s.Insecure = false
+			s.CertSecretRef = &cruisev1.LocalObjectReference{Name: secret}
+		}
+	}
+
+	f.repository("mtls", "app", with("mtls"))
+	f.waitRepository("mtls", metav1.ConditionTrue, cruisev1.ReasonSucceeded)
+
+	f.repository("ca-only", "app", with("ca-only"))
+	repo := f.waitRepository("ca-only", metav1.ConditionFalse, cruisev1.ReasonRegistryUnreachable)
+	if msg := readyNote(repo.Status.Conditions); !strings.Contains(msg, f.reg.Host()) || !strings.Contains(msg, "certificate") {
+		t.Fatalf("message %q should name %s and the certificate", msg, f.reg.Host())
+	}
+
+	f.repository("key-only", "app", with("key-only"))
+	repo = f.waitRepository("key-only", metav1.ConditionFalse, cruisev1.ReasonScanFailed)
+	if msg := readyNote(repo.Status.Conditions); !strings.Contains(msg, "tls.crt and tls.key") || strings.Contains(msg, "PRIVATE KEY") {
+		t.Fatalf("message %q should name the keys, never the key", msg)
+	}
+}

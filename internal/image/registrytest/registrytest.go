@@ -7,11 +7,18 @@
 package registrytest
 
 import (
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
 	"encoding/json"
 	"encoding/pem"
 	"fmt"
 	"io"
 	"log"
+	"math/big"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -44,6 +51,9 @@ type Options struct {
 	// TLS serves HTTPS with a certificate for 127.0.0.1 signed by a CA of
 	// its own (see CA), which clients must be told to trust.
 	TLS bool
+	// MutualTLS, with TLS, makes clients present the client certificate
+	// the registry made (see ClientCertificate).
+	MutualTLS bool
 }
 
 // Registry is a running registry.
@@ -56,6 +66,9 @@ type Registry struct {
 	reqs   atomic.Int64
 	mu     sync.Mutex
 	limits []limit
+
+	clientCert                  *tls.Certificate // MutualTLS only
+	clientCertPEM, clientKeyPEM []byte
 }
 
 type limit struct {
@@ -73,6 +86,12 @@ func Start(t testing.TB, opts Options) *Registry {
 		// Clients that do not trust it are what TLS tests are about: no
 		// handshake error logs.
 		r.srv.Config.ErrorLog = log.New(io.Discard, "", 0)
+		if opts.MutualTLS {
+			r.makeClientCertificate()
+			pool := x509.NewCertPool()
+			pool.AddCert(r.clientCert.Leaf)
+			r.srv.TLS = &tls.Config{ClientCAs: pool, ClientAuth: tls.RequireAndVerifyClientCert}
+		}
 		r.srv.StartTLS()
 	} else {
 		r.srv.Start()
@@ -207,10 +226,50 @@ func Image(t testing.TB, created time.Time, seed string) v1.Image {
 	return img
 }
 
+// makeClientCertificate makes the self-signed certificate a MutualTLS
+// registry trusts (as its own CA) from clients.
+func (r *Registry) makeClientCertificate() {
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		r.t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "registrytest client"},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(24 * time.Hour),
+		KeyUsage: x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign, BasicConstraintsValid: true, IsCA: true,
+		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth},
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		r.t.Fatal(err)
+	}
+	keyDER, err := x509.MarshalECPrivateKey(key)
+	if err != nil {
+		r.t.Fatal(err)
+	}
+	r.clientCertPEM = pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})
+	r.clientKeyPEM = pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: keyDER})
+	cert, err := tls.X509KeyPair(r.clientCertPEM, r.clientKeyPEM)
+	if err != nil {
+		r.t.Fatal(err)
+	}
+	r.clientCert = &cert
+}
+
+// ClientCertificate is the certificate and key (PEM) a MutualTLS
+// registry wants clients to present (what tls.crt and tls.key hold).
+func (r *Registry) ClientCertificate() (certPEM, keyPEM []byte) {
+	return r.clientCertPEM, r.clientKeyPEM
+}
+
 func (r *Registry) remoteOptions() []remote.Option {
 	opts := []remote.Option{}
 	if r.opts.TLS {
-		opts = append(opts, remote.WithTransport(r.srv.Client().Transport))
+		tr := r.srv.Client().Transport.(*http.Transport).Clone()
+		if r.clientCert != nil {
+			tr.TLSClientConfig.Certificates = []tls.Certificate{*r.clientCert}
+		}
+		opts = append(opts, remote.WithTransport(tr))
 	}
 	if r.opts.Username != "" {
 		opts = append(opts, remote.WithAuth(authn.FromConfig(authn.AuthConfig{Username: r.opts.Username, Password: r.opts.Password})))
