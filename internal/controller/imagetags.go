@@ -62,10 +62,12 @@ func NewImageTagStore() *ImageTagStore {
 }
 
 // Put records a scan of an ImageRepository and reports whether its tags
-// differ from the previous scan's (always true for the first).
+// differ from the previous scan's (always true for the first, and for the
+// first of another image: the same tag names are other images there).
 func (s *ImageTagStore) Put(key types.NamespacedName, t ImageTags) bool {
 	s.mu.Lock()
 	old, ok := s.repos[key]
+	ok = ok && old.tags.Scan.Image == t.Scan.Image
 	changed := !ok || !slices.Equal(old.tags.Tags, t.Tags)
 	created := map[string]time.Time{}
 	if ok {

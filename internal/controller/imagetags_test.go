@@ -5,6 +5,8 @@ import (
 	"time"
 
 	"k8s.io/apimachinery/pkg/types"
+
+	"github.com/cruisegitops/cruise/internal/image"
 )
 
 func TestImageTagStore(t *testing.T) {
@@ -46,6 +48,13 @@ func TestImageTagStore(t *testing.T) {
 	}
 	if got, _ := s.Get(key); len(got.Tags) != 2 || got.Tags[1] != "3" {
 		t.Fatalf("Get = %v", got.Tags)
+	}
+	s.SetCreated(key, "2", when)
+	if !s.Put(key, ImageTags{Tags: []string{"2", "3"}, Scan: image.Scan{Image: "elsewhere/app"}}) || woken() != "changed app" {
+		t.Fatal("another image with the same tag names is not a change")
+	}
+	if _, ok := s.Created(key, "2"); ok {
+		t.Fatal("kept the age of another image's tag")
 	}
 	s.Delete(key)
 	if _, ok := s.Get(key); ok || woken() != "changed app" {

@@ -22,8 +22,8 @@ import (
 
 // BenchmarkScan10000Tags is the scan figure: listing an image
 // with 10,000 tags (and the default exclusions) from a registry on
-// loopback that pages its tag list at 100 or 1,000 tags a page (Docker
-// Hub pages at 100 at most, ECR and GHCR at 1,000). The registry runs in
+// loopback that pages its tag list at 100 or 1,000 tags a page
+// (registries differ; the scan asks for 1,000, ECR's most). The registry runs in
 // a process of its own, so that the time, CPU, allocations and heap
 // reported are the scan's alone: per scan, the requests made, the CPU
 // time, and the peak live heap above the baseline.
