@@ -101,6 +101,12 @@ type ImageRepositorySpec struct {
 	// listing.
 	// +optional
 	IncludePattern string `json:"includePattern,omitempty"`
+	// AccessFrom allows ImagePolicies in other namespaces to choose from
+	// this repository's tags (and so to have its credentials read the
+	// chosen tag's digest and image config); by default only its own
+	// namespace may.
+	// +optional
+	AccessFrom *AccessFrom `json:"accessFrom,omitempty"`
 	// Suspend stops scanning.
 	// +optional
 	Suspend bool `json:"suspend,omitempty"`

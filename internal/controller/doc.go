@@ -34,4 +34,13 @@
 // flat and objects cruise does not manage cost nothing. Updates that only
 // change status (no generation, label or annotation change) or that cruise
 // itself made are ignored, so noisy objects cause no reconciles.
+//
+// Image automation starts with two reconcilers. ImageRepository lists an
+// image's tags on its interval (image.Scan) and keeps them in memory, in
+// an ImageTagStore, with only a summary in its status; it scans only when
+// a scan is due, a new spec or `cruise reconcile` asks, never because its
+// status changed. ImagePolicy chooses one of those tags (image.Selector,
+// then the minimum age read from image configs, cached per tag, then the
+// digest) and records it as status.latestRef; the store wakes the
+// policies of a repository whose tags changed.
 package controller

@@ -19,6 +19,7 @@ type Metrics struct {
 	changesSeen      prometheus.Counter
 	objects          *prometheus.CounterVec
 	storageRemoved   *prometheus.CounterVec
+	image            *imageMetrics
 
 	// storage is the Fetcher whose cache the cruise_storage_* gauges
 	// read at scrape time (Fetcher.Usage does no I/O); unset, they read 0.
@@ -78,6 +79,11 @@ func NewMetrics(reg prometheus.Registerer) (*Metrics, error) {
 			return nil, err
 		}
 	}
+	image, err := newImageMetrics(reg)
+	if err != nil {
+		return nil, err
+	}
+	m.image = image
 	return m, nil
 }
 

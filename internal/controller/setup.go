@@ -21,9 +21,10 @@ type Options struct {
 	CollectInterval time.Duration
 }
 
-// Setup registers the reconcilers with mgr (the GitRepository and
-// Application ones sharing one artifact store, and the image update
-// automations'), and the storage collector of the Fetcher's cache.
+// Setup registers the reconcilers with mgr (GitRepository and Application
+// sharing one artifact store; ImageRepository and ImagePolicy sharing one
+// tag store; ImageUpdateAutomation), and the storage collector of the
+// Fetcher's cache.
 func Setup(mgr ctrl.Manager, o Options) error {
 	artifacts := NewArtifactStore()
 	recorder := mgr.GetEventRecorder("cruise-controller")
@@ -39,6 +40,9 @@ func Setup(mgr ctrl.Manager, o Options) error {
 	}
 	if err := apps.SetupWithManager(mgr); err != nil {
 		return fmt.Errorf("set up Application controller: %w", err)
+	}
+	if err := setupImageScanning(mgr, recorder, o.Metrics); err != nil {
+		return err
 	}
 	images := &ImageUpdateAutomationReconciler{Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(), Recorder: recorder}
 	if err := images.SetupWithManager(mgr); err != nil {

@@ -16,9 +16,11 @@ import (
 )
 
 // InstallCRDs applies cruise's CustomResourceDefinitions (the ones built
-// into the binary, from config/crd) and waits until they are served.
+// into the binary: every file controller-gen wrote to config/crd/bases,
+// whether or not config/crd/kustomization.yaml lists it yet, since
+// `cruise controller` watches every kind) and waits until they are served.
 func InstallCRDs(ctx context.Context, cfg *rest.Config) error {
-	res, err := render.RenderFS(ctx, config.FS, "config", render.Options{Path: "config/crd"})
+	res, err := render.RenderFS(ctx, config.FS, "config", render.Options{Path: "config/crd/bases"})
 	if err != nil {
 		return err
 	}

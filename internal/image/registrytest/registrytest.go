@@ -2,14 +2,23 @@
 // go-containerregistry's in-process registry behind a wrapper that adds
 // what real registries do and it does not (basic auth with a bearer-token
 // exchange, paged tag lists with Link headers, 429 rate limits), and
-// counts the requests.
+// counts the requests. It serves plain HTTP, or HTTPS with a certificate
+// of its own.
 package registrytest
 
 import (
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
 	"encoding/json"
+	"encoding/pem"
 	"fmt"
 	"io"
 	"log"
+	"math/big"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -39,6 +48,12 @@ type Options struct {
 	// PageSize, when set, caps every tag list page and links the next one,
 	// whatever n the client asks for.
 	PageSize int
+	// TLS serves HTTPS with a certificate for 127.0.0.1 signed by a CA of
+	// its own (see CA), which clients must be told to trust.
+	TLS bool
+	// MutualTLS, with TLS, makes clients present the client certificate
+	// the registry made (see ClientCertificate).
+	MutualTLS bool
 }
 
 // Registry is a running registry.
@@ -51,6 +66,9 @@ type Registry struct {
 	reqs   atomic.Int64
 	mu     sync.Mutex
 	limits []limit
+
+	clientCert                  *tls.Certificate // MutualTLS only
+	clientCertPEM, clientKeyPEM []byte
 }
 
 type limit struct {
@@ -63,13 +81,38 @@ type limit struct {
 func Start(t testing.TB, opts Options) *Registry {
 	t.Helper()
 	r := &Registry{t: t, opts: opts, inner: registry.New(registry.Logger(log.New(io.Discard, "", 0))), token: "tok-" + strconv.FormatInt(time.Now().UnixNano(), 36)}
-	r.srv = httptest.NewServer(http.HandlerFunc(r.serve))
+	r.srv = httptest.NewUnstartedServer(http.HandlerFunc(r.serve))
+	if opts.TLS {
+		// Clients that do not trust it are what TLS tests are about: no
+		// handshake error logs.
+		r.srv.Config.ErrorLog = log.New(io.Discard, "", 0)
+		if opts.MutualTLS {
+			r.makeClientCertificate()
+			pool := x509.NewCertPool()
+			pool.AddCert(r.clientCert.Leaf)
+			r.srv.TLS = &tls.Config{ClientCAs: pool, ClientAuth: tls.RequireAndVerifyClientCert}
+		}
+		r.srv.StartTLS()
+	} else {
+		r.srv.Start()
+	}
 	t.Cleanup(r.srv.Close)
 	return r
 }
 
 // Host is "127.0.0.1:PORT", the registry part of image names.
-func (r *Registry) Host() string { return strings.TrimPrefix(r.srv.URL, "http://") }
+func (r *Registry) Host() string {
+	return strings.TrimPrefix(strings.TrimPrefix(r.srv.URL, "http://"), "https://")
+}
+
+// CA is the PEM certificate a TLS registry's clients must trust (what a
+// certSecretRef's ca.crt holds); nil for a plain-HTTP one.
+func (r *Registry) CA() []byte {
+	if !r.opts.TLS {
+		return nil
+	}
+	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: r.srv.Certificate().Raw})
+}
 
 // Requests counts every request served (tokens and 429s included).
 func (r *Registry) Requests() int64 { return r.reqs.Load() }
@@ -183,19 +226,70 @@ func Image(t testing.TB, created time.Time, seed string) v1.Image {
 	return img
 }
 
+// makeClientCertificate makes the self-signed certificate a MutualTLS
+// registry trusts (as its own CA) from clients.
+func (r *Registry) makeClientCertificate() {
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		r.t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "registrytest client"},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(24 * time.Hour),
+		KeyUsage: x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign, BasicConstraintsValid: true, IsCA: true,
+		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth},
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		r.t.Fatal(err)
+	}
+	keyDER, err := x509.MarshalECPrivateKey(key)
+	if err != nil {
+		r.t.Fatal(err)
+	}
+	r.clientCertPEM = pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})
+	r.clientKeyPEM = pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: keyDER})
+	cert, err := tls.X509KeyPair(r.clientCertPEM, r.clientKeyPEM)
+	if err != nil {
+		r.t.Fatal(err)
+	}
+	r.clientCert = &cert
+}
+
+// ClientCertificate is the certificate and key (PEM) a MutualTLS
+// registry wants clients to present (what tls.crt and tls.key hold).
+func (r *Registry) ClientCertificate() (certPEM, keyPEM []byte) {
+	return r.clientCertPEM, r.clientKeyPEM
+}
+
 func (r *Registry) remoteOptions() []remote.Option {
 	opts := []remote.Option{}
+	if r.opts.TLS {
+		tr := r.srv.Client().Transport.(*http.Transport).Clone()
+		if r.clientCert != nil {
+			tr.TLSClientConfig.Certificates = []tls.Certificate{*r.clientCert}
+		}
+		opts = append(opts, remote.WithTransport(tr))
+	}
 	if r.opts.Username != "" {
 		opts = append(opts, remote.WithAuth(authn.FromConfig(authn.AuthConfig{Username: r.opts.Username, Password: r.opts.Password})))
 	}
 	return opts
 }
 
+// nameOptions lets names of a plain-HTTP registry be reached over HTTP.
+func (r *Registry) nameOptions() []name.Option {
+	if r.opts.TLS {
+		return nil
+	}
+	return []name.Option{name.Insecure}
+}
+
 // Push writes img under repo:tag (repo is the path, without the host) and
 // returns its digest.
 func (r *Registry) Push(repo, tag string, img v1.Image) string {
 	r.t.Helper()
-	ref, err := name.NewTag(r.Host()+"/"+repo+":"+tag, name.Insecure)
+	ref, err := name.NewTag(r.Host()+"/"+repo+":"+tag, r.nameOptions()...)
 	if err != nil {
 		r.t.Fatal(err)
 	}
@@ -212,7 +306,7 @@ func (r *Registry) Push(repo, tag string, img v1.Image) string {
 // Tag adds tags to an image already pushed as repo:from, one request each.
 func (r *Registry) Tag(repo, from string, tags ...string) {
 	r.t.Helper()
-	src, err := name.NewTag(r.Host()+"/"+repo+":"+from, name.Insecure)
+	src, err := name.NewTag(r.Host()+"/"+repo+":"+from, r.nameOptions()...)
 	if err != nil {
 		r.t.Fatal(err)
 	}
@@ -225,7 +319,7 @@ func (r *Registry) Tag(repo, from string, tags ...string) {
 		r.t.Fatal(err)
 	}
 	for _, tag := range tags {
-		dst, _ := name.NewTag(r.Host()+"/"+repo+":"+tag, name.Insecure)
+		dst, _ := name.NewTag(r.Host()+"/"+repo+":"+tag, r.nameOptions()...)
 		if err := remote.Tag(dst, img, r.remoteOptions()...); err != nil {
 			r.t.Fatal(err)
 		}
