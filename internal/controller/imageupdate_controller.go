@@ -2,6 +2,7 @@ package controller
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"reflect"
@@ -13,12 +14,14 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/tools/events"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/event"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
+	"sigs.k8s.io/controller-runtime/pkg/log"
 	"sigs.k8s.io/controller-runtime/pkg/predicate"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
@@ -174,7 +177,25 @@ func (r *ImageUpdateAutomationReconciler) run(ctx context.Context, auto *cruisev
 		auto.Status.LastHandledReleaseAt = releaseAt
 	}
 	r.record(auto, ir.Outcome(), w)
+	if !w.NoOp && w.Commit != "" && tgt.tracked != "" && w.Branch == tgt.tracked {
+		r.requestFetch(ctx, tgt.key)
+	}
 	return r.conclude(auto, ir.Outcome(), w)
+}
+
+// requestFetch asks the GitRepository for a fetch now, as a push webhook
+// would: the commit just pushed is deployed in seconds, not at the
+// repository's next poll. A failure only delays that, so it is logged.
+func (r *ImageUpdateAutomationReconciler) requestFetch(ctx context.Context, key types.NamespacedName) {
+	meta, _ := cruisev1.ReconcileRequest(r.now())
+	patch, err := json.Marshal(map[string]any{"metadata": meta})
+	if err == nil {
+		repo := &cruisev1.GitRepository{ObjectMeta: metav1.ObjectMeta{Namespace: key.Namespace, Name: key.Name}}
+		err = r.Client.Patch(ctx, repo, client.RawPatch(types.MergePatchType, patch))
+	}
+	if err != nil {
+		log.FromContext(ctx).Info("could not ask the GitRepository for a fetch after the push", "gitrepository", key, "error", err.Error())
+	}
 }
 
 // written is what write did.

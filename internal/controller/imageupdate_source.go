@@ -29,6 +29,9 @@ type gitTarget struct {
 	branch  string
 	auth    *gitsource.Auth
 	timeout time.Duration
+	// tracked is the branch the GitRepository follows ("" when it
+	// follows a tag, a range or a commit).
+	tracked string
 }
 
 // target resolves spec.sourceRef. A GitRepository of another namespace is
@@ -62,6 +65,9 @@ func (r *ImageUpdateAutomationReconciler) target(ctx context.Context, auto *crui
 		return nil, err
 	}
 	t := &gitTarget{key: key, url: repo.Spec.URL, branch: branch, auth: auth}
+	if repo.Spec.Ref != nil {
+		t.tracked = repo.Spec.Ref.Branch
+	}
 	if repo.Spec.Timeout != nil {
 		t.timeout = repo.Spec.Timeout.Duration
 	}
