@@ -14,7 +14,8 @@ func AddToScheme(s *runtime.Scheme) error {
 	s.AddKnownTypes(GroupVersion, &GitRepository{}, &GitRepositoryList{}, &Application{}, &ApplicationList{},
 		&SealedSecret{}, &SealedSecretList{},
 		&ImageRepository{}, &ImageRepositoryList{}, &ImagePolicy{}, &ImagePolicyList{},
-		&ImageUpdateAutomation{}, &ImageUpdateAutomationList{})
+		&ImageUpdateAutomation{}, &ImageUpdateAutomationList{},
+		&Provider{}, &ProviderList{}, &Alert{}, &AlertList{})
 	metav1.AddToGroupVersion(s, GroupVersion)
 	return nil
 }
