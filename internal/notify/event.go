@@ -91,3 +91,20 @@ type Message struct {
 	Subject string
 	Body    string
 }
+
+// String is "Kind/namespace/name".
+func (o ObjectRef) String() string { return o.Kind + "/" + o.Namespace + "/" + o.Name }
+
+// IsFailure reports whether the type starts or continues a failure
+// episode, which a Recovered ends.
+func (t EventType) IsFailure() bool { return t == Failed || t == HealthDegraded }
+
+// severityOf is the severity of an event type: error for failures, info
+// for everything else (a Recovered reaches error Alerts through the
+// failure it ends, not through its severity).
+func severityOf(t EventType) Severity {
+	if t.IsFailure() {
+		return SeverityError
+	}
+	return SeverityInfo
+}

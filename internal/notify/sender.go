@@ -32,10 +32,15 @@ func (e *RetryAfterError) Error() string {
 // Unwrap makes errors.Is(err, ErrRetryable) true.
 func (e *RetryAfterError) Unwrap() []error { return []error{ErrRetryable, e.Err} }
 
-// Retryable wraps err as retryable.
+// Retryable wraps err as retryable; its message is err's.
 func Retryable(err error) error {
 	if err == nil {
 		return nil
 	}
-	return fmt.Errorf("%w: %w", ErrRetryable, err)
+	return &retryableError{err}
 }
+
+type retryableError struct{ err error }
+
+func (e *retryableError) Error() string   { return e.err.Error() }
+func (e *retryableError) Unwrap() []error { return []error{ErrRetryable, e.err} }
