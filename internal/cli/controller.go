@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"sync/atomic"
@@ -27,6 +28,7 @@ import (
 
 	cruisev1 "github.com/cruisegitops/cruise/api/v1alpha1"
 	"github.com/cruisegitops/cruise/internal/controller"
+	"github.com/cruisegitops/cruise/internal/notify"
 	"github.com/cruisegitops/cruise/internal/source"
 	"github.com/cruisegitops/cruise/internal/webhook"
 )
@@ -66,6 +68,10 @@ type ControllerOptions struct {
 	// side; the server's priority and fairness protects it too.
 	QPS   float32
 	Burst int
+	// ServerURL is `cruise server`'s public URL (its --public-url):
+	// notifications about an Application link to its page, diff and
+	// history there. Empty: no links.
+	ServerURL string
 }
 
 // defaultStorageLimit leaves a quarter of the install's 2Gi cache volume
@@ -92,7 +98,9 @@ func newControllerCommand() *cobra.Command {
 		Long: `Run cruise's operator. It fetches every GitRepository on its interval (or at
 once when a push webhook arrives), applies each Application's path with
 server-side apply, prunes what left Git, waits for health, and reverts changes
-made in the cluster that Git does not describe within seconds.
+made in the cluster that Git does not describe within seconds. Alerts send
+what happens (failures, recoveries, new revisions) to their Providers;
+--server-url makes those messages link to cruise server.
 
 Inside a cluster it uses its ServiceAccount; outside, --kubeconfig/--context
 or $KUBECONFIG.`,
@@ -117,6 +125,7 @@ or $KUBECONFIG.`,
 	fs.StringVar(&opts.LogLevel, "log-level", opts.LogLevel, "debug, info or error")
 	fs.Float32Var(&opts.QPS, "kube-api-qps", opts.QPS, "requests per second to the API server (client-side limit)")
 	fs.IntVar(&opts.Burst, "kube-api-burst", opts.Burst, "burst of requests to the API server above --kube-api-qps")
+	fs.StringVar(&opts.ServerURL, "server-url", "", "public URL of cruise server (its --public-url), for links in notifications")
 	return cmd
 }
 
@@ -128,6 +137,9 @@ func runController(ctx context.Context, o *ControllerOptions) error {
 	ctrl.SetLogger(logger) // controller-runtime's own components log through it
 	ctx = log.IntoContext(ctx, logger)
 
+	if err := checkServerURL(o.ServerURL); err != nil {
+		return &ExitError{Code: 2, Err: err}
+	}
 	cfg, err := controllerConfig(o)
 	if err != nil {
 		return &ExitError{Code: 2, Err: err}
@@ -171,7 +183,14 @@ func runController(ctx context.Context, o *ControllerOptions) error {
 	if err != nil {
 		return fmt.Errorf("register metrics: %w", err)
 	}
-	if err := controller.Setup(mgr, controller.Options{Fetcher: fetcher, Metrics: m, Concurrency: o.Concurrency}); err != nil {
+	nm, err := notify.NewMetrics(metrics.Registry)
+	if err != nil {
+		return fmt.Errorf("register notification metrics: %w", err)
+	}
+	notifications := notify.NewDispatcher(notify.Options{
+		ServerURL: o.ServerURL, Metrics: nm, Logger: slog.New(logr.ToSlogHandler(logger.WithName("notify"))),
+	})
+	if err := controller.Setup(mgr, controller.Options{Fetcher: fetcher, Metrics: m, Concurrency: o.Concurrency, Notifications: notifications}); err != nil {
 		return err
 	}
 	if err := mgr.AddHealthzCheck("ping", healthz.Ping); err != nil {
@@ -302,6 +321,19 @@ func newLogger(level string) (logr.Logger, error) {
 	}
 	h := slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: l})
 	return logr.FromSlogHandler(h), nil
+}
+
+// checkServerURL accepts "" or an absolute http(s) URL without query or
+// fragment (links are built by appending to it).
+func checkServerURL(s string) error {
+	if s == "" {
+		return nil
+	}
+	u, err := url.Parse(s)
+	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.RawQuery != "" || u.Fragment != "" {
+		return fmt.Errorf("invalid --server-url %q: want the http(s) URL cruise server is reached at, e.g. https://cruise.example.com", s)
+	}
+	return nil
 }
 
 func trimNewline(b []byte) []byte {

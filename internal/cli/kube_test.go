@@ -161,6 +161,8 @@ func TestResourceCommandsBadUsage(t *testing.T) {
 		{[]string{"reconcile", "app", "web", "--wait", "--timeout", "0s"}, "invalid --timeout 0s"},
 		{[]string{"get", "apps", "web", "-A"}, "a NAME cannot be combined with --all-namespaces"},
 		{[]string{"get", "apps", "-o", "xml"}, `unknown output format "xml"`},
+		{[]string{"controller", "--server-url", "ftp://cruise.example.com"}, `invalid --server-url "ftp://cruise.example.com"`},
+		{[]string{"controller", "--server-url", "https://cruise.example.com/?a=b"}, `invalid --server-url`},
 	} {
 		r := mustCruise(t, 2, append(c.args, noCluster...)...)
 		if !strings.HasPrefix(r.stderr, "Error: ") || !strings.Contains(r.stderr, c.want) || strings.Count(r.stderr, "\n") != 1 {

@@ -51,6 +51,8 @@ type ApplicationReconciler struct {
 	Concurrency int
 	// Now is the clock; time.Now when nil.
 	Now func() time.Time
+	// Notifier is told of syncs, failures and recoveries; nil: nobody.
+	Notifier Notifier
 
 	engines  *engines
 	drift    *driftWatcher
@@ -70,7 +72,7 @@ func (r *ApplicationReconciler) SetupWithManager(mgr ctrl.Manager) error {
 	if r.APIReader == nil {
 		r.APIReader = r.Client
 	}
-	r.outcomes = newOutcomes(r.Recorder)
+	r.outcomes = newOutcomes(r.Recorder).notifying(r.Notifier, cruisev1.ApplicationKind)
 	r.engines = newEngines(mgr.GetConfig(), apply.EngineOptions{FieldManager: r.FieldManager})
 	mc, err := metadata.NewForConfig(mgr.GetConfig())
 	if err != nil {

@@ -244,8 +244,10 @@ func (r *ApplicationReconciler) apply(ctx context.Context, app *cruisev1.Applica
 	case written > 0 && why.drift && !newRevision:
 		r.Metrics.countDrift(true)
 		r.Recorder.Eventf(app, nil, corev1.EventTypeNormal, "DriftCorrected", "Sync", "reverted %d object(s) changed outside Git to %s", written, art.Revision)
+		r.notifyApplied(app, art, res.Changes, true)
 	case written > 0 || newRevision:
 		r.Recorder.Eventf(app, nil, corev1.EventTypeNormal, "Synced", "Sync", "applied %s: %s", art.Revision, summary(res.Changes))
+		r.notifyApplied(app, art, res.Changes, false)
 		if kept := keptObjects(res.Changes); kept != "" {
 			r.Recorder.Eventf(app, nil, corev1.EventTypeWarning, cruisev1.ReasonPruneSkipped, "Prune", "%s", kept)
 		}

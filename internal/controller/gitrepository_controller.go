@@ -33,13 +33,15 @@ type GitRepositoryReconciler struct {
 	Metrics   *Metrics
 	// Now is the clock; time.Now when nil.
 	Now func() time.Time
+	// Notifier is told of failures and recoveries; nil: nobody.
+	Notifier Notifier
 
 	outcomes *outcomes
 }
 
 // SetupWithManager registers the reconciler.
 func (r *GitRepositoryReconciler) SetupWithManager(mgr ctrl.Manager) error {
-	r.outcomes = newOutcomes(r.Recorder)
+	r.outcomes = newOutcomes(r.Recorder).notifying(r.Notifier, cruisev1.GitRepositoryKind)
 	return ctrl.NewControllerManagedBy(mgr).
 		For(&cruisev1.GitRepository{}, builder.WithPredicates(
 			predicate.Or(predicate.GenerationChangedPredicate{}, predicate.AnnotationChangedPredicate{}))).

@@ -54,6 +54,8 @@ type ImageUpdateAutomationReconciler struct {
 	Concurrency int
 	// Now is the clock; time.Now when nil.
 	Now func() time.Time
+	// Notifier is told of pushes, failures and recoveries; nil: nobody.
+	Notifier Notifier
 
 	outcomes *outcomes
 }
@@ -67,7 +69,7 @@ func (r *ImageUpdateAutomationReconciler) SetupWithManager(mgr ctrl.Manager) err
 	if r.Concurrency <= 0 {
 		r.Concurrency = 4
 	}
-	r.outcomes = newOutcomes(r.Recorder)
+	r.outcomes = newOutcomes(r.Recorder).notifying(r.Notifier, cruisev1.ImageUpdateAutomationKind)
 	return ctrl.NewControllerManagedBy(mgr).
 		For(&cruisev1.ImageUpdateAutomation{}, builder.WithPredicates(
 			predicate.Or(predicate.GenerationChangedPredicate{}, predicate.AnnotationChangedPredicate{}))).
@@ -253,6 +255,7 @@ func (r *ImageUpdateAutomationReconciler) record(auto *cruisev1.ImageUpdateAutom
 		auto.Status.LastPushTime = &metav1.Time{Time: r.now()}
 		r.Recorder.Eventf(auto, nil, corev1.EventTypeNormal, eventCommitPushed, "Update", "pushed %s to %s: %s",
 			shortSHA(w.Commit), w.Branch, changeSummary(out.Changes, 0))
+		r.notifyPushed(auto, out, w)
 	}
 	auto.Status.ObservedPolicies = nil
 	if len(out.Seen) > 0 {

@@ -13,9 +13,9 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/log"
 )
 
-// outcomes turns the end of a reconcile into conditions, an event, a log
-// line and the requeue, for every reconciler: it is the one place that
-// decides what an error means.
+// outcomes turns the end of a reconcile into conditions, an event, a
+// notification, a log line and the requeue, for every reconciler: it is
+// the one place that decides what an error means.
 //
 // No error goes back to the workqueue: its backoff starts at 5 ms and
 // knows nothing of an object's intervals. Failures are retried on the
@@ -24,6 +24,8 @@ type outcomes struct {
 	recorder events.EventRecorder
 	rand     func() float64 // in [0, 1), for jitter
 	failures failureCounts
+	// notices tells the Notifier (see notifying); none by default.
+	notices notices
 }
 
 func newOutcomes(recorder events.EventRecorder) *outcomes {
@@ -60,6 +62,7 @@ func (o *outcomes) finish(ctx context.Context, s subject, next time.Duration, er
 	if err == nil {
 		o.failures.reset(key)
 		*s.observedGeneration = gen
+		o.notices.succeeded(s)
 		return ctrl.Result{RequeueAfter: jitter(next, o.rand)}
 	}
 	pe := asPhaseError(err, s.fallbackReason)
@@ -72,10 +75,14 @@ func (o *outcomes) finish(ctx context.Context, s subject, next time.Duration, er
 	failures := o.failures.add(key)
 	after := jitter(s.timing.delay(failures), o.rand)
 	o.recorder.Eventf(s.obj, nil, corev1.EventTypeWarning, pe.Reason, s.action, "%s", pe.Error())
+	o.notices.failed(s, pe)
 	log.FromContext(ctx).Error(pe.Err, s.action+" failed", "reason", pe.Reason, "stalled", pe.Stalling,
 		"failures", failures, "retryAfter", after.Round(time.Millisecond))
 	return ctrl.Result{RequeueAfter: after}
 }
 
 // forget drops what outcomes remembers of a deleted object.
-func (o *outcomes) forget(key client.ObjectKey) { o.failures.reset(key) }
+func (o *outcomes) forget(key client.ObjectKey) {
+	o.failures.reset(key)
+	o.notices.forget(key)
+}

@@ -6,6 +6,7 @@ import (
 
 	ctrl "sigs.k8s.io/controller-runtime"
 
+	notification "github.com/cruisegitops/cruise/internal/notify"
 	gitsource "github.com/cruisegitops/cruise/internal/source"
 )
 
@@ -19,6 +20,12 @@ type Options struct {
 	// CollectInterval is how often the Git cache is collected besides
 	// after each new revision; default DefaultCollectInterval.
 	CollectInterval time.Duration
+	// Notifications, when set, is told of what the reconcilers do and is
+	// configured by the Provider and Alert reconcilers, which run only
+	// then; it runs on the leader.
+	Notifications *notification.Dispatcher
+	// AlertStatusInterval; default DefaultAlertStatusInterval.
+	AlertStatusInterval time.Duration
 }
 
 // Setup registers the reconcilers with mgr (GitRepository and Application
@@ -28,15 +35,20 @@ type Options struct {
 func Setup(mgr ctrl.Manager, o Options) error {
 	artifacts := NewArtifactStore()
 	recorder := mgr.GetEventRecorder("cruise-controller")
+	var notifier Notifier
+	if o.Notifications != nil {
+		notifier = o.Notifications
+	}
 	repos := &GitRepositoryReconciler{
 		Client: mgr.GetClient(), Fetcher: o.Fetcher, Artifacts: artifacts, Recorder: recorder, Metrics: o.Metrics,
+		Notifier: notifier,
 	}
 	if err := repos.SetupWithManager(mgr); err != nil {
 		return fmt.Errorf("set up GitRepository controller: %w", err)
 	}
 	apps := &ApplicationReconciler{
 		Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(), Fetcher: o.Fetcher, Artifacts: artifacts, Recorder: recorder, Metrics: o.Metrics,
-		Concurrency: o.Concurrency,
+		Concurrency: o.Concurrency, Notifier: notifier,
 	}
 	if err := apps.SetupWithManager(mgr); err != nil {
 		return fmt.Errorf("set up Application controller: %w", err)
@@ -44,9 +56,14 @@ func Setup(mgr ctrl.Manager, o Options) error {
 	if err := setupImageScanning(mgr, recorder, o.Metrics); err != nil {
 		return err
 	}
-	images := &ImageUpdateAutomationReconciler{Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(), Recorder: recorder}
+	images := &ImageUpdateAutomationReconciler{Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(), Recorder: recorder, Notifier: notifier}
 	if err := images.SetupWithManager(mgr); err != nil {
 		return fmt.Errorf("set up ImageUpdateAutomation controller: %w", err)
+	}
+	if o.Notifications != nil {
+		if err := setupNotifications(mgr, o.Notifications, o.AlertStatusInterval); err != nil {
+			return err
+		}
 	}
 	o.Metrics.watchStorage(o.Fetcher)
 	collector := &StorageCollector{
