@@ -2,10 +2,11 @@ package controller_test
 
 import (
 	"context"
-
 	"fmt"
+	"log/slog"
 	"os"
 	"testing"
+	"time"
 
 	"github.com/go-logr/logr"
 	"github.com/prometheus/client_golang/prometheus"
@@ -20,6 +21,7 @@ import (
 	"github.com/cruisegitops/cruise/internal/controller"
 	"github.com/cruisegitops/cruise/internal/devcluster"
 	"github.com/cruisegitops/cruise/internal/devcluster/clustertest"
+	"github.com/cruisegitops/cruise/internal/notify"
 	"github.com/cruisegitops/cruise/internal/source"
 )
 
@@ -30,7 +32,12 @@ var (
 	metricsRegistry *prometheus.Registry
 	// gitCache is the controller's Fetcher.
 	gitCache *source.Fetcher
+	// notifications is the controller's Dispatcher; its messages link to
+	// testServerURL.
+	notifications *notify.Dispatcher
 )
+
+const testServerURL = "https://cruise.example.com"
 
 func TestMain(m *testing.M) {
 	os.Exit(clustertest.Main(m, devcluster.ProfileAPI, &env, startController))
@@ -69,7 +76,16 @@ func startController(ctx context.Context, e *clustertest.Env) error {
 	if err != nil {
 		return err
 	}
-	if err = controller.Setup(mgr, controller.Options{Fetcher: fetcher, Metrics: m}); err != nil {
+	nm, err := notify.NewMetrics(metricsRegistry)
+	if err != nil {
+		return err
+	}
+	notifications = notify.NewDispatcher(notify.Options{
+		ServerURL: testServerURL, Metrics: nm, MinBackoff: 50 * time.Millisecond, MaxBackoff: 2 * time.Second,
+		Logger: slog.New(slog.DiscardHandler),
+	})
+	if err = controller.Setup(mgr, controller.Options{Fetcher: fetcher, Metrics: m,
+		Notifications: notifications, AlertStatusInterval: 200 * time.Millisecond}); err != nil {
 		return err
 	}
 	k8s, err = client.New(e.Config, client.Options{Scheme: scheme})
