@@ -43,4 +43,14 @@
 // then the minimum age read from image configs, cached per tag, then the
 // digest) and records it as status.latestRef; the store wakes the
 // policies of a repository whose tags changed.
+//
+// Notifications: the reconcilers tell a Notifier what happened (syncs,
+// drift reverted, image updates pushed, rollbacks deployed) and
+// outcomes.finish tells it how each reconcile ended (a failure, not a wait;
+// a success after a failure); internal/notify decides what is sent. The
+// Provider and Alert reconcilers configure its senders and routes and
+// report, in the Alerts' status, how the last delivery went (at most one
+// status write per Alert every few seconds). On the leader the Dispatcher
+// starts once the Providers and Alerts are loaded and the failures shown in
+// status are seeded, so that a restart does not announce them again.
 package controller

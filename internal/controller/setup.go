@@ -30,8 +30,8 @@ type Options struct {
 
 // Setup registers the reconcilers with mgr (GitRepository and Application
 // sharing one artifact store; ImageRepository and ImagePolicy sharing one
-// tag store; ImageUpdateAutomation), and the storage collector of the
-// Fetcher's cache.
+// tag store; ImageUpdateAutomation; Provider and Alert with
+// o.Notifications), and the storage collector of the Fetcher's cache.
 func Setup(mgr ctrl.Manager, o Options) error {
 	artifacts := NewArtifactStore()
 	recorder := mgr.GetEventRecorder("cruise-controller")
