@@ -140,3 +140,20 @@ func TestTemplateRenderErrorFallsBack(t *testing.T) {
 		t.Error("a template producing megabytes rendered")
 	}
 }
+
+// TestReadmeTemplateExample: the example in README.md renders.
+func TestReadmeTemplateExample(t *testing.T) {
+	ts, err := ParseTemplates(`{{if eq .Type "Failed"}}🔥 {{end}}{{.Object.Name}}: {{.Type}} {{short .Revision}}`,
+		`{{body .}}{{with .Commit}}Blame: {{.Author}}{{end}}`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := ts.Render(failedEvent())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m.Subject != "🔥 web: Failed main@0123456789ab" || !strings.HasSuffix(m.Body, "Blame: Ann <ann@example.com>") ||
+		!strings.HasPrefix(m.Body, DefaultBody(failedEvent())) {
+		t.Errorf("subject %q body %q", m.Subject, m.Body)
+	}
+}
