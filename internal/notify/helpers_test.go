@@ -2,6 +2,7 @@ package notify_test
 
 import (
 	"context"
+	"log/slog"
 	"testing"
 	"time"
 
@@ -32,6 +33,9 @@ func newRig(t testing.TB, o notify.Options) *rig {
 		t.Fatal(err)
 	}
 	o.Metrics = m
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
 	if o.MinBackoff == 0 {
 		o.MinBackoff = 20 * time.Millisecond
 	}
