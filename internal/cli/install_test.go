@@ -42,15 +42,22 @@ func installedObjects(multiTenant bool) []string {
 	all := []string{
 		"ClusterRole/cruise-controller",
 		"ClusterRole/cruise-impersonator",
+		"ClusterRole/cruise-sealed-secrets",
 		"ClusterRoleBinding/cruise-controller",
 		"ClusterRoleBinding/cruise-controller-apply",
 		"ClusterRoleBinding/cruise-controller-impersonate",
+		"ClusterRoleBinding/cruise-sealed-secrets",
 		"CustomResourceDefinition/applications.cruise.dev",
 		"CustomResourceDefinition/gitrepositories.cruise.dev",
+		"CustomResourceDefinition/sealedsecrets.cruise.dev",
 		"Deployment/cruise-system/cruise-controller",
 		"Namespace/cruise-system",
 		"Role/cruise-system/cruise-leader-election",
+		"Role/cruise-system/cruise-sealing-keys",
+		"Role/cruise-system/cruise-sealing-public-key",
 		"RoleBinding/cruise-system/cruise-leader-election",
+		"RoleBinding/cruise-system/cruise-sealing-keys",
+		"RoleBinding/cruise-system/cruise-sealing-public-key",
 		"Service/cruise-system/cruise-metrics",
 		"Service/cruise-system/cruise-webhook",
 		"ServiceAccount/cruise-system/cruise-controller",
@@ -233,10 +240,10 @@ func TestInstall(t *testing.T) {
 		"Namespace/cruise-system created",
 		"Deployment/cruise-system/cruise-controller created",
 		"ClusterRoleBinding/cruise-controller-apply created",
-		"installed cruise (image cruise:dev) into namespace cruise-system: 14 created, 0 configured, 0 unchanged, 0 pruned",
+		"installed cruise (image cruise:dev) into namespace cruise-system: 21 created, 0 configured, 0 unchanged, 0 pruned",
 	)
 	wantInstalled(t, own, dyn, installed)
-	for _, crd := range []string{"applications.cruise.dev", "gitrepositories.cruise.dev"} {
+	for _, crd := range []string{"applications.cruise.dev", "gitrepositories.cruise.dev", "sealedsecrets.cruise.dev"} {
 		clustertest.Eventually(t, time.Minute, func() (bool, error) { return established(ctx, dyn, crd) })
 	}
 	inv := configMapIn(t, own.Client, "kube-system", "cruise-inventory-cruise-install")
@@ -252,20 +259,24 @@ func TestInstall(t *testing.T) {
 	})
 
 	r = mustCruise(t, 0, args([]string{"install"}, kube)...)
-	wantContains(t, r.stdout, "14 unchanged, 0 pruned")
+	wantContains(t, r.stdout, "21 unchanged, 0 pruned")
 
 	// Switching to multi-tenant removes the cluster-admin binding and
 	// keeps the least-privilege rights.
 	r = mustCruise(t, 0, args([]string{"install", "--multi-tenant"}, kube)...)
 	wantLines(t, r.stdout, "ClusterRoleBinding/cruise-controller-apply pruned")
-	wantContains(t, r.stdout, "13 unchanged, 1 pruned")
+	wantContains(t, r.stdout, "20 unchanged, 1 pruned")
 	wantInstalled(t, own, dyn, multiTenant)
 	if _, err := own.Client.RbacV1().ClusterRoleBindings().Get(ctx, "cruise-controller-apply", metav1.GetOptions{}); !apierrors.IsNotFound(err) {
 		t.Errorf("--multi-tenant: ClusterRoleBinding cruise-controller-apply still there (err %v)", err)
 	}
 	wantAccess(t, own.Client, map[access]bool{
-		{"create", "apps", "deployments", "default"}:                  false,
-		{"delete", "", "secrets", "team-a"}:                           false,
+		{"create", "apps", "deployments", "default"}: false,
+		// cruise-sealed-secrets: the Secrets SealedSecrets unseal into.
+		{"delete", "", "secrets", "team-a"}:                           true,
+		{"create", "", "configmaps", "team-a"}:                        false,
+		{"patch", "cruise.dev", "sealedsecrets/status", "team-a"}:     true,
+		{"create", "", "configmaps", "cruise-system"}:                 true, // the public keys
 		{"create", "rbac.authorization.k8s.io", "clusterroles", ""}:   false,
 		{"get", "", "secrets", "team-a"}:                              true, // Git credentials
 		{"watch", "apps", "deployments", ""}:                          true, // drift watches
@@ -276,6 +287,7 @@ func TestInstall(t *testing.T) {
 		{"create", "coordination.k8s.io", "leases", "cruise-system"}:  true,
 		{"create", "coordination.k8s.io", "leases", "default"}:        false,
 	})
+	wantPublicKeyReadable(t, own.Client)
 
 	// Custom resources, one with a finalizer no controller will remove.
 	ns := own.Namespace(t)
@@ -313,7 +325,7 @@ func TestInstall(t *testing.T) {
 		"GitRepository/"+ns+"/repo deleted",
 		"CustomResourceDefinition/applications.cruise.dev pruned",
 		"Namespace/cruise-system pruned",
-		"uninstalled cruise: 13 objects pruned, 2 GitRepositories and Applications deleted",
+		"uninstalled cruise: 20 objects pruned, 2 GitRepositories and Applications deleted",
 	)
 	clustertest.Eventually(t, time.Minute, func() (bool, error) {
 		left := presentObjects(t, own, dyn, multiTenant)
@@ -434,6 +446,28 @@ func wantAccess(t *testing.T, cs kubernetes.Interface, want map[access]bool) {
 					map[bool]string{true: "yes", false: "no"}[sar.Status.Allowed])
 			}
 			return true, nil
+		})
+	}
+}
+
+// wantPublicKeyReadable checks that any authenticated user may read the
+// sealing public key, and nothing else in cruise-system.
+func wantPublicKeyReadable(t *testing.T, cs kubernetes.Interface) {
+	t.Helper()
+	for name, allowed := range map[string]bool{"cruise-sealing-public-key": true, "cruise-other": false} {
+		clustertest.Eventually(t, 30*time.Second, func() (bool, error) {
+			sar, err := cs.AuthorizationV1().SubjectAccessReviews().Create(t.Context(), &authorizationv1.SubjectAccessReview{
+				Spec: authorizationv1.SubjectAccessReviewSpec{
+					User: "jane@example.org", Groups: []string{"system:authenticated"},
+					ResourceAttributes: &authorizationv1.ResourceAttributes{
+						Verb: "get", Resource: "configmaps", Namespace: "cruise-system", Name: name,
+					},
+				},
+			}, metav1.CreateOptions{})
+			if err != nil {
+				return false, err
+			}
+			return sar.Status.Allowed == allowed, fmt.Errorf("an authenticated user may get ConfigMap cruise-system/%s: %v", name, sar.Status.Allowed)
 		})
 	}
 }

@@ -151,7 +151,8 @@ func (r *SealedSecretReconciler) Reconcile(ctx context.Context, req ctrl.Request
 	}
 	timing := sealedRetry
 	var pe *phaseError
-	if errors.As(err, &pe) && (pe.Reason == cruisev1.ReasonUnsealFailed || pe.Reason == cruisev1.ReasonSecretNotOwned) {
+	if errors.Is(err, errRefusedType) ||
+		errors.As(err, &pe) && (pe.Reason == cruisev1.ReasonUnsealFailed || pe.Reason == cruisev1.ReasonSecretNotOwned) {
 		timing = retryTiming{} // no timed retry: see sealedRetry
 	}
 	return r.outcomes.finish(ctx, subject{
@@ -163,11 +164,21 @@ func (r *SealedSecretReconciler) Reconcile(ctx context.Context, req ctrl.Request
 // errRace: the Secret changed between the read and the write.
 var errRace = errors.New("the Secret changed while it was being written")
 
+// errRefusedType: a service-account-token Secret is filled by Kubernetes
+// with the token of the ServiceAccount it names, so unsealing one would
+// let whoever may create a SealedSecret obtain a ServiceAccount's token
+// without the right to create Secrets (and the controller would revert
+// the token anyway).
+var errRefusedType = fmt.Errorf("template type %s is refused: Kubernetes fills such a Secret with a ServiceAccount's token", corev1.SecretTypeServiceAccountToken)
+
 // unseal runs the phases: ownership, decryption, the write. It returns
 // the Secret's resourceVersion once the Secret is as described.
 func (r *SealedSecretReconciler) unseal(ctx context.Context, ss *cruisev1.SealedSecret, current *metav1.PartialObjectMetadata, ids []age.Identity) (string, error) {
 	if current != nil && !controlledBy(current, ss) {
 		return "", notOwned(ss, current)
+	}
+	if secretType(ss) == corev1.SecretTypeServiceAccountToken {
+		return "", stalling(cruisev1.ReasonSecretWriteFailed, errRefusedType)
 	}
 	data, err := unsealData(ss, ids)
 	r.Metrics.countUnseal(err)

@@ -280,3 +280,23 @@ func TestSealedSecretNewIncarnation(t *testing.T) {
 	}
 	waitSealed(t, ns, "cache", metav1.ConditionTrue, cruisev1.ReasonUnsealed)
 }
+
+// TestSealedSecretRefusesTokenType: a template of type
+// kubernetes.io/service-account-token is refused, since Kubernetes would
+// put a ServiceAccount's token into the Secret.
+func TestSealedSecretRefusesTokenType(t *testing.T) {
+	ns := env.Namespace(t)
+	to := clusterRecipient(t)
+	createSealed(t, ns, "token", sealAll(t, ns, "token", map[string]string{"k": "v"}, to), func(ss *cruisev1.SealedSecret) {
+		ss.Spec.Template.Type = string(corev1.SecretTypeServiceAccountToken)
+		ss.Spec.Template.Metadata.Annotations = map[string]string{corev1.ServiceAccountNameKey: "default"}
+	})
+	ss := waitSealed(t, ns, "token", metav1.ConditionFalse, cruisev1.ReasonSecretWriteFailed)
+	if msg := readyMessage(ss); !strings.Contains(msg, "refused") {
+		t.Errorf("message %q", msg)
+	}
+	waitEvent(t, ns, "token", corev1.EventTypeWarning, cruisev1.ReasonSecretWriteFailed)
+	if s := getSecret(t, ns, "token"); s != nil {
+		t.Error("a service-account-token Secret was written")
+	}
+}

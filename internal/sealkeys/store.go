@@ -74,7 +74,7 @@ func decode(secret *corev1.Secret) (seal.Ring, error) {
 		}
 		keys, err := seal.ParseKeys(bytes.NewReader(data), secret.CreationTimestamp.UTC())
 		if err != nil {
-			return seal.Ring{}, fmt.Errorf("Secret %s/%s, entry %s: %w", secret.Namespace, secret.Name, name, err)
+			return seal.Ring{}, fmt.Errorf("keys Secret %s/%s, entry %s: %w", secret.Namespace, secret.Name, name, err)
 		}
 		ring.Add(keys...)
 	}
