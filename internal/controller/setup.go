@@ -36,8 +36,10 @@ type SealingOptions struct {
 	RotationInterval time.Duration
 }
 
-// Setup registers both reconcilers with mgr, sharing one artifact store,
-// and the storage collector of the Fetcher's cache.
+// Setup registers the GitRepository and Application reconcilers with mgr,
+// sharing one artifact store, the storage collector of the Fetcher's
+// cache, and with o.Sealing the key manager and the SealedSecret
+// reconciler.
 func Setup(mgr ctrl.Manager, o Options) error {
 	artifacts := NewArtifactStore()
 	recorder := mgr.GetEventRecorder("cruise-controller")
