@@ -38,7 +38,7 @@ const keysWait = 10 * time.Second
 // sealedRetry backs off failures to write a Secret (the API server,
 // RBAC). Unsealing failures are not retried on a timer: they wait for
 // what can fix them (a new spec, new keys, the foreign Secret gone).
-var sealedRetry = retryTiming{Interval: 5 * time.Minute, Retry: 5 * time.Second}
+func sealedRetry() retryTiming { return retryTiming{Interval: 5 * time.Minute, Retry: 5 * time.Second} }
 
 // keyRing is what the reconciler needs of the key manager.
 type keyRing interface {
@@ -149,7 +149,7 @@ func (r *SealedSecretReconciler) Reconcile(ctx context.Context, req ctrl.Request
 		// watch brings the next reconcile, this requeue is a safety net.
 		return ctrl.Result{RequeueAfter: time.Second}, nil
 	}
-	timing := sealedRetry
+	timing := sealedRetry()
 	var pe *phaseError
 	if errors.Is(err, errRefusedType) ||
 		errors.As(err, &pe) && (pe.Reason == cruisev1.ReasonUnsealFailed || pe.Reason == cruisev1.ReasonSecretNotOwned) {

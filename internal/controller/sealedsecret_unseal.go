@@ -23,8 +23,8 @@ import (
 const maxSecretData = 1 << 20
 
 // maxEncodedValue bounds one spec.encryptedData value before it is
-// decoded: the base64 of the largest age file seal accepts.
-var maxEncodedValue = base64.StdEncoding.EncodedLen(seal.MaxSealedSize)
+// decoded: the padded base64 of the largest age file seal accepts.
+const maxEncodedValue = (seal.MaxSealedSize + 2) / 3 * 4
 
 // keyFailure is why one key did not unseal. why never holds a value.
 type keyFailure struct {
