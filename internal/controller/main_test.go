@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"testing"
+	"time"
 
 	"github.com/go-logr/logr"
 	"github.com/prometheus/client_golang/prometheus"
@@ -30,6 +31,14 @@ var (
 	metricsRegistry *prometheus.Registry
 	// gitCache is the controller's Fetcher.
 	gitCache *source.Fetcher
+)
+
+// The test controller's sealing keys: in a namespace of their own, and
+// rotated every few seconds, so that every SealedSecret test also runs
+// while keys are added.
+const (
+	keysNamespace = "cruise-keys-test"
+	keysRotation  = 4 * time.Second
 )
 
 func TestMain(m *testing.M) {
@@ -69,7 +78,10 @@ func startController(ctx context.Context, e *clustertest.Env) error {
 	if err != nil {
 		return err
 	}
-	if err = controller.Setup(mgr, controller.Options{Fetcher: fetcher, Metrics: m}); err != nil {
+	if err = controller.Setup(mgr, controller.Options{
+		Fetcher: fetcher, Metrics: m,
+		Sealing: &controller.SealingOptions{KeysNamespace: keysNamespace, RotationInterval: keysRotation},
+	}); err != nil {
 		return err
 	}
 	k8s, err = client.New(e.Config, client.Options{Scheme: scheme})
