@@ -21,6 +21,7 @@ import (
 	"time"
 
 	authorizationv1 "k8s.io/api/authorization/v1"
+	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -321,7 +322,17 @@ func TestInstall(t *testing.T) {
 		t.Errorf("uninstall without --yes: Application: %v", err)
 	}
 
-	r = mustCruise(t, 0, args([]string{"uninstall", "--yes"}, kube)...)
+	// The sealing keys are not deleted without being asked for.
+	keys := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: "cruise-system", Name: "cruise-sealing-keys"}}
+	if _, err := own.Client.CoreV1().Secrets("cruise-system").Create(ctx, keys, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	r = mustCruise(t, 2, args([]string{"uninstall", "--yes"}, kube)...)
+	wantContains(t, r.stderr, "cruise secrets backup")
+	wantContains(t, r.stderr, "--delete-sealing-keys")
+	wantInstalled(t, own, dyn, multiTenant)
+
+	r = mustCruise(t, 0, args([]string{"uninstall", "--yes", "--delete-sealing-keys"}, kube)...)
 	wantLines(t, r.stdout,
 		"Deployment/cruise-system/cruise-controller pruned",
 		"Application/"+ns+"/app deleted",
