@@ -46,7 +46,7 @@ Applications that use it, which then report SourceNotFound.`)
 	}
 	cmd.AddCommand(kindCommand(kindApplication, "Delete an Application", run),
 		kindCommand(kindGitRepository, "Delete a GitRepository", run),
-		imageKindCommand(map[kind]string{
+		imageKindCommand("Delete an image automation object", map[kind]string{
 			kindImageRepository:       "Delete an ImageRepository",
 			kindImagePolicy:           "Delete an ImagePolicy",
 			kindImageUpdateAutomation: "Delete an ImageUpdateAutomation",

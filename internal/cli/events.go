@@ -36,7 +36,7 @@ MESSAGE. The API server keeps events for about an hour.`)
 	}
 	cmd.AddCommand(kindCommand(kindApplication, "Show the events of an Application", run),
 		kindCommand(kindGitRepository, "Show the events of a GitRepository", run),
-		imageKindCommand(map[kind]string{
+		imageKindCommand("Show the events of an image automation object", map[kind]string{
 			kindImageRepository:       "Show the events of an ImageRepository",
 			kindImagePolicy:           "Show the events of an ImagePolicy",
 			kindImageUpdateAutomation: "Show the events of an ImageUpdateAutomation",

@@ -42,12 +42,13 @@ var imageAliases = map[kind][]string{
 	kindImageUpdateAutomation: {"updates", "automation", "automations", "imageupdateautomation", "imageupdateautomations"},
 }
 
-// imageKindCommand is the "image" subcommand of a verb, with one
-// subcommand per image kind that shorts names: "image repository NAME",
-// "image policy NAME", "image update NAME". run receives the kind and
-// NAME. Called without a kind, it fails as verbCommand does.
-func imageKindCommand(shorts map[kind]string, run func(cmd *cobra.Command, k kind, name string) error) *cobra.Command {
-	cmd := verbCommand("image (repository|policy|update) NAME", "Work on an image automation object", "")
+// imageKindCommand is the "image" subcommand of a verb (short is its help
+// line), with one subcommand per image kind that shorts names: "image
+// repository NAME", "image policy NAME", "image update NAME". run
+// receives the kind and NAME. Called without a kind, it fails as
+// verbCommand does.
+func imageKindCommand(short string, shorts map[kind]string, run func(cmd *cobra.Command, k kind, name string) error) *cobra.Command {
+	cmd := verbCommand("image (repository|policy|update) NAME", short, "")
 	for _, k := range imageKinds {
 		short, ok := shorts[k]
 		if !ok {

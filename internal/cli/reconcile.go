@@ -69,7 +69,7 @@ Exit codes:
 	app := kindCommand(kindApplication, "Reconcile an Application", run)
 	app.Flags().BoolVar(&opts.WithSource, "with-source", opts.WithSource, "have the GitRepository fetch first")
 	cmd.AddCommand(app, kindCommand(kindGitRepository, "Fetch a GitRepository now", run),
-		imageKindCommand(map[kind]string{
+		imageKindCommand("Reconcile an image automation object", map[kind]string{
 			kindImageRepository:       "Scan an ImageRepository now",
 			kindImagePolicy:           "Have an ImagePolicy choose again now",
 			kindImageUpdateAutomation: "Run an ImageUpdateAutomation now",

@@ -48,7 +48,7 @@ cluster.`)
 	}
 	cmd.AddCommand(kindCommand(kindApplication, "Suspend an Application", run),
 		kindCommand(kindGitRepository, "Suspend a GitRepository", run),
-		imageKindCommand(map[kind]string{
+		imageKindCommand("Suspend an ImageRepository or ImageUpdateAutomation", map[kind]string{
 			kindImageRepository:       "Suspend an ImageRepository: no more scans",
 			kindImagePolicy:           "ImagePolicies cannot be suspended: suspend their repository or automation",
 			kindImageUpdateAutomation: "Suspend an ImageUpdateAutomation: no more commits",
@@ -82,7 +82,7 @@ cluster.`)
 	}
 	cmd.AddCommand(kindCommand(kindApplication, "Resume an Application", run),
 		kindCommand(kindGitRepository, "Resume a GitRepository", run),
-		imageKindCommand(map[kind]string{
+		imageKindCommand("Resume an ImageRepository or ImageUpdateAutomation (lifting its holds)", map[kind]string{
 			kindImageRepository:       "Resume an ImageRepository",
 			kindImagePolicy:           "ImagePolicies are never suspended: resume their repository or automation",
 			kindImageUpdateAutomation: "Resume an ImageUpdateAutomation and lift its holds",

@@ -102,6 +102,9 @@ type imageCatalog struct {
 	repos    map[string]*v1alpha1.ImageRepository
 	policies []*v1alpha1.ImagePolicy
 	holds    map[string][]apiv1.ImageHold
+	// selectors caches each policy's parsed selector (nil when it does
+	// not parse): a policy is met once per container running its image.
+	selectors map[*v1alpha1.ImagePolicy]*image.Selector
 }
 
 // addHolds records the holds of automation a.
@@ -154,7 +157,15 @@ func (c *imageCatalog) describe(item apiv1.ApplicationImage, p *v1alpha1.ImagePo
 	if r := c.repos[item.ImageRepository].Status.LastScanResult; r != nil {
 		scanned = r.LatestTags
 	}
-	item.Newer, item.UpdateAvailable = newerTags(selectorOf(p), scanned, item.Latest, item.Tag, item.LatestDigest, item.Digest)
+	sel, ok := c.selectors[p]
+	if !ok {
+		sel = selectorOf(p)
+		if c.selectors == nil {
+			c.selectors = map[*v1alpha1.ImagePolicy]*image.Selector{}
+		}
+		c.selectors[p] = sel
+	}
+	item.Newer, item.UpdateAvailable = newerTags(sel, scanned, item.Latest, item.Tag, item.LatestDigest, item.Digest)
 	return item
 }
 
