@@ -197,8 +197,12 @@ func (r *ImageUpdateAutomationReconciler) policies(ctx context.Context, auto *cr
 	if err != nil {
 		return nil, err
 	}
+	// Read past the cache: a run may be the reaction to a policy's new
+	// choice, and a cache that has not seen it yet would make the run
+	// write nothing, with no later event to run again. Runs are rare (an
+	// interval, a new choice), so the uncached list costs little.
 	var list cruisev1.ImagePolicyList
-	if err := r.Client.List(ctx, &list, client.InNamespace(auto.Namespace)); err != nil {
+	if err := r.APIReader.List(ctx, &list, client.InNamespace(auto.Namespace)); err != nil {
 		return nil, transient(cruisev1.ReasonPushFailed, fmt.Errorf("list ImagePolicies of %s: %w", auto.Namespace, err))
 	}
 	out := make(map[string]imageupdate.Policy, len(list.Items))
