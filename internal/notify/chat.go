@@ -1,0 +1,151 @@
+package notify
+
+import (
+	"encoding/json"
+	"fmt"
+	"strconv"
+	"strings"
+	"unicode/utf8"
+)
+
+// chatMessage is what every chat type shows of a Message, before each
+// shapes it into its own JSON: the title is the subject, the body the
+// rendered body, the link the object in cruise server, the fields the
+// revision, reason, commit and objects.
+type chatMessage struct {
+	Title  string
+	Body   string
+	Link   string
+	Fields []chatField
+	// Color is "#rrggbb": red for errors, green for a good outcome,
+	// amber for something cruise put back, blue otherwise.
+	Color string
+	// Footer names the object and the event type.
+	Footer string
+}
+
+type chatField struct {
+	Name  string
+	Value string
+	// Short fields may sit side by side.
+	Short bool
+}
+
+// Colors by outcome.
+const (
+	colorError   = "#E01E5A"
+	colorGood    = "#2EB67D"
+	colorWarning = "#ECB22E"
+	colorInfo    = "#1D9BD1"
+)
+
+// maxListedObjects bounds the objects a chat message lists by name.
+const maxListedObjects = 10
+
+// chatMessageOf extracts what chat types show of m.
+func chatMessageOf(m Message) chatMessage {
+	e := m.Event
+	c := chatMessage{
+		Title:  oneLine(m.Subject),
+		Body:   strings.TrimSpace(m.Body),
+		Link:   e.URL,
+		Color:  eventColor(e),
+		Footer: strings.TrimSpace(fmt.Sprintf("%s/%s/%s · %s", e.Object.Kind, e.Object.Namespace, e.Object.Name, e.Type)),
+	}
+	if c.Title == "" {
+		c.Title = fmt.Sprintf("[cruise] %s/%s %s", e.Object.Namespace, e.Object.Name, e.Type)
+	}
+	if c.Body == "" {
+		c.Body = strings.TrimSpace(e.Message)
+	}
+	if e.Revision != "" {
+		c.Fields = append(c.Fields, chatField{Name: "Revision", Value: e.Revision, Short: true})
+	}
+	if e.Reason != "" {
+		c.Fields = append(c.Fields, chatField{Name: "Reason", Value: e.Reason, Short: true})
+	}
+	if e.Commit != nil && e.Commit.SHA != "" {
+		v := shortSHA(e.Commit.SHA)
+		if e.Commit.Subject != "" {
+			v += " " + oneLine(e.Commit.Subject)
+		}
+		if e.Commit.Author != "" {
+			v += " (" + oneLine(e.Commit.Author) + ")"
+		}
+		c.Fields = append(c.Fields, chatField{Name: "Commit", Value: v})
+	}
+	if len(e.Objects) > 0 {
+		c.Fields = append(c.Fields, chatField{Name: "Objects", Value: listObjects(e.Objects)})
+	}
+	if len(e.Events) > 0 {
+		c.Fields = append(c.Fields, chatField{Name: "Events", Value: strconv.Itoa(len(e.Events)), Short: true})
+	}
+	return c
+}
+
+// eventColor colours an event by its outcome.
+func eventColor(e Event) string {
+	switch {
+	case e.Severity == SeverityError || e.Type == Failed || e.Type == HealthDegraded:
+		return colorError
+	case e.Type == Synced || e.Type == Recovered:
+		return colorGood
+	case e.Type == DriftReverted || e.Type == RolledBack:
+		return colorWarning
+	default:
+		return colorInfo
+	}
+}
+
+// listObjects names the first objects one per line and counts the rest.
+func listObjects(objects []string) string {
+	n := min(len(objects), maxListedObjects)
+	s := strings.Join(objects[:n], "\n")
+	if rest := len(objects) - n; rest > 0 {
+		s += fmt.Sprintf("\n… and %d more", rest)
+	}
+	return s
+}
+
+// shortSHA is the first 12 hex digits of a commit, enough to be unique.
+func shortSHA(sha string) string {
+	if len(sha) > 12 {
+		return sha[:12]
+	}
+	return sha
+}
+
+// oneLine collapses runs of white space, newlines included, into one
+// space: titles and headers are single lines everywhere.
+func oneLine(s string) string { return strings.Join(strings.Fields(s), " ") }
+
+// colorInt is "#rrggbb" as the integer Discord wants.
+func colorInt(hex string) int {
+	v, err := strconv.ParseInt(strings.TrimPrefix(hex, "#"), 16, 32)
+	if err != nil {
+		return 0
+	}
+	return int(v)
+}
+
+// fitJSON encodes the payload build makes of body cut to bodyLimit runes,
+// cutting further until the encoding is at most maxBytes: services count
+// bytes of the whole payload, and JSON escaping makes a body's encoded
+// size hard to tell in advance. The other parts of a payload are bounded
+// by their own limits, so an empty body always fits in practice; if not,
+// the receiver's 4xx says so.
+func fitJSON(maxBytes int, body string, bodyLimit int, build func(body string) any) (json.RawMessage, error) {
+	limit := min(bodyLimit, utf8.RuneCountInString(body))
+	for {
+		data, err := json.Marshal(build(truncate(body, limit)))
+		if err != nil {
+			return nil, err
+		}
+		if len(data) <= maxBytes || limit == 0 {
+			return data, nil
+		}
+		// A rune takes at least one byte: cutting the excess plus a
+		// margin for the ellipsis converges in a step or two.
+		limit = max(0, limit-(len(data)-maxBytes)-8)
+	}
+}
