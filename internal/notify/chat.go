@@ -130,22 +130,35 @@ func colorInt(hex string) int {
 
 // fitJSON encodes the payload build makes of body cut to bodyLimit runes,
 // cutting further until the encoding is at most maxBytes: services count
-// bytes of the whole payload, and JSON escaping makes a body's encoded
-// size hard to tell in advance. The other parts of a payload are bounded
-// by their own limits, so an empty body always fits in practice; if not,
-// the receiver's 4xx says so.
+// bytes of the whole payload, and JSON escaping and multi-byte runes make
+// a body's encoded size hard to tell in advance. It searches for the
+// longest body that fits, to within 1%. The other parts of a payload are
+// bounded by their own limits, so an empty body always fits in practice;
+// if not, the receiver's 4xx says so.
 func fitJSON(maxBytes int, body string, bodyLimit int, build func(body string) any) (json.RawMessage, error) {
-	limit := min(bodyLimit, utf8.RuneCountInString(body))
-	for {
-		data, err := json.Marshal(build(truncate(body, limit)))
+	encode := func(n int) (json.RawMessage, error) { return json.Marshal(build(truncate(body, n))) }
+	hi := min(bodyLimit, utf8.RuneCountInString(body))
+	data, err := encode(hi)
+	if err != nil || len(data) <= maxBytes {
+		return data, err
+	}
+	lo := 0
+	best, err := encode(lo)
+	if err != nil || len(best) > maxBytes {
+		return best, err
+	}
+	// Invariant: a body of lo runes fits, one of hi does not.
+	for hi-lo > max(8, hi/100) {
+		mid := lo + (hi-lo)/2
+		data, err := encode(mid)
 		if err != nil {
 			return nil, err
 		}
-		if len(data) <= maxBytes || limit == 0 {
-			return data, nil
+		if len(data) <= maxBytes {
+			lo, best = mid, data
+		} else {
+			hi = mid
 		}
-		// A rune takes at least one byte: cutting the excess plus a
-		// margin for the ellipsis converges in a step or two.
-		limit = max(0, limit-(len(data)-maxBytes)-8)
 	}
+	return best, nil
 }

@@ -87,7 +87,8 @@ func parseRepoURL(typ, address string) (repoURL, error) {
 	}
 	u, err := url.Parse(address)
 	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
-		return repoURL{}, fmt.Errorf("%s: address %q is not an http(s) URL of a repository", typ, redactURL(address))
+		// Not shown: an address that does not parse may hold anything.
+		return repoURL{}, fmt.Errorf("%s: address is not an http(s) URL of a repository (https://host/owner/repo)", typ)
 	}
 	if u.User != nil {
 		return repoURL{}, fmt.Errorf("%s: address must not carry user information; put the token in the Secret", typ)
