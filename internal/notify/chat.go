@@ -46,7 +46,7 @@ const maxListedObjects = 10
 func chatMessageOf(m Message) chatMessage {
 	e := m.Event
 	c := chatMessage{
-		Title:  oneLine(m.Subject),
+		Title:  flattenSpace(m.Subject),
 		Body:   strings.TrimSpace(m.Body),
 		Link:   e.URL,
 		Color:  eventColor(e),
@@ -67,10 +67,10 @@ func chatMessageOf(m Message) chatMessage {
 	if e.Commit != nil && e.Commit.SHA != "" {
 		v := shortSHA(e.Commit.SHA)
 		if e.Commit.Subject != "" {
-			v += " " + oneLine(e.Commit.Subject)
+			v += " " + flattenSpace(e.Commit.Subject)
 		}
 		if e.Commit.Author != "" {
-			v += " (" + oneLine(e.Commit.Author) + ")"
+			v += " (" + flattenSpace(e.Commit.Author) + ")"
 		}
 		c.Fields = append(c.Fields, chatField{Name: "Commit", Value: v})
 	}
@@ -115,9 +115,9 @@ func shortSHA(sha string) string {
 	return sha
 }
 
-// oneLine collapses runs of white space, newlines included, into one
+// flattenSpace collapses runs of white space, newlines included, into one
 // space: titles and headers are single lines everywhere.
-func oneLine(s string) string { return strings.Join(strings.Fields(s), " ") }
+func flattenSpace(s string) string { return strings.Join(strings.Fields(s), " ") }
 
 // colorInt is "#rrggbb" as the integer Discord wants.
 func colorInt(hex string) int {
@@ -136,7 +136,7 @@ func colorInt(hex string) int {
 // bounded by their own limits, so an empty body always fits in practice;
 // if not, the receiver's 4xx says so.
 func fitJSON(maxBytes int, body string, bodyLimit int, build func(body string) any) (json.RawMessage, error) {
-	encode := func(n int) (json.RawMessage, error) { return json.Marshal(build(truncate(body, n))) }
+	encode := func(n int) (json.RawMessage, error) { return json.Marshal(build(cutRunes(body, n))) }
 	hi := min(bodyLimit, utf8.RuneCountInString(body))
 	data, err := encode(hi)
 	if err != nil || len(data) <= maxBytes {

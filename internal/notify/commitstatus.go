@@ -43,11 +43,11 @@ func commitStatusOf(m Message, descLimit int) (st commitStatus, ok bool, err err
 	st.context = "cruise/" + e.Object.Namespace + "/" + e.Object.Name
 	// The context already says cruise; the description is the subject
 	// without the mail prefix, else the reason.
-	desc := oneLine(strings.TrimPrefix(strings.TrimSpace(m.Subject), "[cruise]"))
+	desc := flattenSpace(strings.TrimPrefix(strings.TrimSpace(m.Subject), "[cruise]"))
 	if desc == "" {
 		desc = strings.TrimSpace(string(e.Type) + " " + e.Reason)
 	}
-	st.description = truncate(desc, descLimit)
+	st.description = cutRunes(desc, descLimit)
 	st.targetURL = e.URL
 	return st, true, nil
 }

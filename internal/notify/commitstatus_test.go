@@ -36,8 +36,8 @@ func TestCommitStatusPayloads(t *testing.T) {
 			{DriftReverted, ""}, {ImageUpdated, ""}, {RolledBack, ""}, {Digest, ""},
 		} {
 			t.Run(g.typ+"/"+string(c.typ), func(t *testing.T) {
-				s := newSink(t, func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusCreated) })
-				if err := g.sender(t, g.config(s)).Send(context.Background(), withEvent(failedMessage(), c.typ)); err != nil {
+				s := newTLSSink(t, func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusCreated) })
+				if err := g.sender(t, g.config(s)).Send(context.Background(), withEvent(sampleFailedMessage(), c.typ)); err != nil {
 					t.Fatalf("Send: %v", err)
 				}
 				reqs := s.requests()
@@ -57,7 +57,7 @@ func TestCommitStatusPayloads(t *testing.T) {
 				want := map[string]any{
 					"state":       c.state,
 					g.contextKey:  "cruise/team-a/web",
-					"target_url":  failedMessage().Event.URL,
+					"target_url":  sampleFailedMessage().Event.URL,
 					"description": "team-a/web failed: BuildFailed",
 				}
 				for k, v := range want {
@@ -97,7 +97,7 @@ func TestCommitStatusCommit(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			m := failedMessage()
+			m := sampleFailedMessage()
 			m.Event.Commit, m.Event.Revision = c.commit, c.revision
 			st, ok, err := commitStatusOf(m, githubDescLimit)
 			if c.want == "" {
@@ -115,7 +115,7 @@ func TestCommitStatusCommit(t *testing.T) {
 		})
 	}
 	t.Run("description cut", func(t *testing.T) {
-		m := failedMessage()
+		m := sampleFailedMessage()
 		m.Subject = "[cruise] " + strings.Repeat("é", 300)
 		for _, limit := range []int{githubDescLimit, gitlabDescLimit} {
 			st, _, _ := commitStatusOf(m, limit)
@@ -125,7 +125,7 @@ func TestCommitStatusCommit(t *testing.T) {
 		}
 	})
 	t.Run("no subject", func(t *testing.T) {
-		m := failedMessage()
+		m := sampleFailedMessage()
 		m.Subject = ""
 		if st, _, _ := commitStatusOf(m, githubDescLimit); st.description != "Failed BuildFailed" {
 			t.Errorf("description %q", st.description)
@@ -196,7 +196,7 @@ func TestGitAddresses(t *testing.T) {
 				if !strings.HasPrefix(err.Error(), c.typ+": address") {
 					t.Errorf("error does not name the address field: %v", err)
 				}
-				mustNotContain(t, "error", err.Error(), secretToken)
+				assertNoSecret(t, "error", err.Error(), secretToken)
 				return
 			}
 			if err != nil || got != c.want {
@@ -234,13 +234,13 @@ func TestGitHubRateLimit(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			s := newSink(t, func(w http.ResponseWriter, r *http.Request) {
+			s := newTLSSink(t, func(w http.ResponseWriter, r *http.Request) {
 				for k, v := range c.header {
 					w.Header().Set(k, v)
 				}
 				w.WriteHeader(http.StatusForbidden)
 			})
-			err := gitTypes[0].sender(t, gitTypes[0].config(s)).Send(context.Background(), failedMessage())
+			err := gitTypes[0].sender(t, gitTypes[0].config(s)).Send(context.Background(), sampleFailedMessage())
 			if errors.Is(err, ErrRetryable) != c.retryable {
 				t.Fatalf("retryable %v, want %v: %v", errors.Is(err, ErrRetryable), c.retryable, err)
 			}
@@ -265,11 +265,11 @@ func TestGitLabStatusAlreadySet(t *testing.T) {
 		{`{"message":"400 Bad request - state is invalid"}`, false},
 		{`not json`, false},
 	} {
-		s := newSink(t, func(w http.ResponseWriter, r *http.Request) {
+		s := newTLSSink(t, func(w http.ResponseWriter, r *http.Request) {
 			w.WriteHeader(http.StatusBadRequest)
 			w.Write([]byte(c.body))
 		})
-		err := gitTypes[1].sender(t, gitTypes[1].config(s)).Send(context.Background(), failedMessage())
+		err := gitTypes[1].sender(t, gitTypes[1].config(s)).Send(context.Background(), sampleFailedMessage())
 		if (err == nil) != c.ok {
 			t.Errorf("%s: error %v, want ok %v", c.body, err, c.ok)
 		}

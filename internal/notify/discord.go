@@ -52,18 +52,18 @@ func NewDiscordSender(cfg ProviderConfig) (Sender, error) {
 func (s *discordSender) Send(ctx context.Context, m Message) error {
 	c := chatMessageOf(m)
 	e := discordEmbed{
-		Title:  truncate(c.Title, discordTitleLimit),
+		Title:  cutRunes(c.Title, discordTitleLimit),
 		URL:    c.Link,
 		Color:  colorInt(c.Color),
-		Footer: &discordFooter{Text: truncate(c.Footer, discordFooterLimit)},
+		Footer: &discordFooter{Text: cutRunes(c.Footer, discordFooterLimit)},
 	}
 	if !m.Event.Time.IsZero() {
 		e.Timestamp = m.Event.Time.UTC().Format(time.RFC3339)
 	}
 	for _, f := range c.Fields[:min(len(c.Fields), discordMaxFields)] {
 		e.Fields = append(e.Fields, discordField{
-			Name:   truncate(f.Name, discordFieldNameLimit),
-			Value:  truncate(f.Value, discordFieldValueLimit),
+			Name:   cutRunes(f.Name, discordFieldNameLimit),
+			Value:  cutRunes(f.Value, discordFieldValueLimit),
 			Inline: f.Short,
 		})
 	}
@@ -72,7 +72,7 @@ func (s *discordSender) Send(ctx context.Context, m Message) error {
 	for _, f := range e.Fields {
 		used += utf8.RuneCountInString(f.Name) + utf8.RuneCountInString(f.Value)
 	}
-	e.Description = truncate(c.Body, max(0, min(discordDescLimit, discordTotalLimit-used)))
+	e.Description = cutRunes(c.Body, max(0, min(discordDescLimit, discordTotalLimit-used)))
 	payload := discordPayload{
 		Username:        "cruise",
 		Embeds:          []discordEmbed{e},

@@ -126,7 +126,7 @@ func googleChatPayload(c chatMessage, id, body string) googleChatMessage {
 	}
 	for _, f := range c.Fields {
 		widgets = append(widgets, googleChatWidget{DecoratedText: &googleChatDecorated{
-			TopLabel: f.Name, Text: googleChatHTML(truncate(f.Value, googleChatFieldLimit)), WrapText: true,
+			TopLabel: f.Name, Text: googleChatHTML(cutRunes(f.Value, googleChatFieldLimit)), WrapText: true,
 		}})
 	}
 	if c.Link != "" {
@@ -138,17 +138,17 @@ func googleChatPayload(c chatMessage, id, body string) googleChatMessage {
 		// A section needs a widget.
 		widgets = append(widgets, googleChatWidget{TextParagraph: &googleChatText{Text: googleChatHTML(c.Footer)}})
 	}
-	title := truncate(c.Title, googleChatTitleLimit)
+	title := cutRunes(c.Title, googleChatTitleLimit)
 	cardID := "cruise"
 	if id != "" {
-		cardID = "cruise-" + truncate(id, 64)
+		cardID = "cruise-" + cutRunes(id, 64)
 	}
 	return googleChatMessage{
 		Text: title,
 		CardsV2: []googleChatCard{{
 			CardID: cardID,
 			Card: googleChatCardBody{
-				Header:   googleChatHeader{Title: title, Subtitle: truncate(c.Footer, googleChatTitleLimit)},
+				Header:   googleChatHeader{Title: title, Subtitle: cutRunes(c.Footer, googleChatTitleLimit)},
 				Sections: []googleChatSection{{Widgets: widgets}},
 			},
 		}},

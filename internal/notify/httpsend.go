@@ -18,8 +18,8 @@ import (
 	"unicode/utf8"
 )
 
-// DefaultTimeout bounds one delivery attempt when a Provider sets none.
-const DefaultTimeout = 15 * time.Second
+// defaultAttemptTimeout bounds one delivery attempt when a Provider sets none.
+const defaultAttemptTimeout = 15 * time.Second
 
 // maxRetryAfter caps what a receiver's Retry-After can ask for: a buggy or
 // hostile value must not park a Provider's queue for days.
@@ -50,7 +50,7 @@ type httpSender struct {
 func newHTTPSender(cfg ProviderConfig) (*httpSender, error) {
 	timeout := cfg.Timeout
 	if timeout <= 0 {
-		timeout = DefaultTimeout
+		timeout = defaultAttemptTimeout
 	}
 	tlsConfig, err := tlsClientConfig(cfg.CA)
 	if err != nil {
@@ -245,7 +245,7 @@ func unwrapURLError(err error) error {
 // the start of the body, with the secrets taken out.
 func (h *httpSender) statusError(r httpRequest, resp *http.Response, body []byte) error {
 	err := fmt.Errorf("%s %s: %s", r.method, r.display, resp.Status)
-	if s := h.redact(snippet(body)); s != "" {
+	if s := h.redact(bodySnippet(body)); s != "" {
 		err = fmt.Errorf("%w: %s", err, s)
 	}
 	now := time.Now()
@@ -293,14 +293,14 @@ func parseRetryAfter(v string, now time.Time) (time.Duration, bool) {
 	return min(after, maxRetryAfter), true
 }
 
-// snippet is the start of a response body on one line, for errors.
-func snippet(body []byte) string {
+// bodySnippet is the start of a response body on one line, for errors.
+func bodySnippet(body []byte) string {
 	s := strings.Join(strings.Fields(strings.ToValidUTF8(string(body), "")), " ")
-	return truncate(s, snippetLimit)
+	return cutRunes(s, snippetLimit)
 }
 
-// truncate cuts s to at most n runes, marking the cut with an ellipsis.
-func truncate(s string, n int) string {
+// cutRunes cuts s to at most n runes, marking the cut with an ellipsis.
+func cutRunes(s string, n int) string {
 	if n <= 0 {
 		return ""
 	}

@@ -45,10 +45,18 @@ var httpTypes = []httpType{
 		path: "/api/v1/repos/owner/repo/statuses/" + testSHA, auth: "Authorization", authValue: "token " + secretToken},
 }
 
+// hang never answers: when the client gives up, it drops the connection
+// without a response (answering then could race the client's close and
+// be read as a success).
+func hang(_ http.ResponseWriter, r *http.Request) {
+	<-r.Context().Done()
+	panic(http.ErrAbortHandler)
+}
+
 func chatAddr(base string) string { return base + secretHookPath + "?" + secretHookQuery }
 
 // config is a working configuration of the type against the sink.
-func (h httpType) config(s *sink) ProviderConfig {
+func (h httpType) config(s *tlsSink) ProviderConfig {
 	cfg := ProviderConfig{Type: h.typ, Address: h.addr(s.URL()), CA: s.pki.caPEM, Timeout: 5 * time.Second}
 	if h.auth != "" {
 		cfg.Token = secretToken
@@ -70,8 +78,8 @@ func (h httpType) sender(t *testing.T, cfg ProviderConfig) Sender {
 func TestHTTPTypesPostWhereAndHowTheyShould(t *testing.T) {
 	for _, h := range httpTypes {
 		t.Run(h.typ, func(t *testing.T) {
-			s := newSink(t, nil)
-			if err := h.sender(t, h.config(s)).Send(context.Background(), failedMessage()); err != nil {
+			s := newTLSSink(t, nil)
+			if err := h.sender(t, h.config(s)).Send(context.Background(), sampleFailedMessage()); err != nil {
 				t.Fatalf("Send: %v", err)
 			}
 			req := s.only(t)
@@ -126,7 +134,7 @@ func TestHTTPErrorClassification(t *testing.T) {
 	for _, h := range httpTypes {
 		for _, c := range cases {
 			t.Run(h.typ+"/"+c.name, func(t *testing.T) {
-				s := newSink(t, func(w http.ResponseWriter, r *http.Request) {
+				s := newTLSSink(t, func(w http.ResponseWriter, r *http.Request) {
 					if c.retryAfter != "" {
 						w.Header().Set("Retry-After", c.retryAfter)
 					}
@@ -137,7 +145,7 @@ func TestHTTPErrorClassification(t *testing.T) {
 					// A receiver echoing what it got must not leak it.
 					fmt.Fprintf(w, `{"message":"no: %s %s %s"}`, r.URL.String(), r.Header.Get("Authorization"), r.Header.Get("Private-Token"))
 				})
-				err := h.sender(t, h.config(s)).Send(context.Background(), failedMessage())
+				err := h.sender(t, h.config(s)).Send(context.Background(), sampleFailedMessage())
 				if err == nil {
 					t.Fatal("Send succeeded")
 				}
@@ -156,7 +164,7 @@ func TestHTTPErrorClassification(t *testing.T) {
 				if !strings.Contains(err.Error(), fmt.Sprint(c.status)) {
 					t.Errorf("error does not name the status: %v", err)
 				}
-				mustNotContain(t, "error", err.Error(), secretToken, "T0SECRET", "xoxSECRETwebhook", "SIGSECRETvalue")
+				assertNoSecret(t, "error", err.Error(), secretToken, "T0SECRET", "xoxSECRETwebhook", "SIGSECRETvalue")
 				if n := len(s.requests()); n != 1 {
 					t.Errorf("%d requests, want 1 (no redirect followed, no retry inside Send)", n)
 				}
@@ -172,11 +180,11 @@ func TestHTTPTransportFailures(t *testing.T) {
 	for _, h := range httpTypes {
 		t.Run(h.typ, func(t *testing.T) {
 			t.Run("no answer", func(t *testing.T) {
-				s := newSink(t, func(w http.ResponseWriter, r *http.Request) { <-r.Context().Done() })
+				s := newTLSSink(t, hang)
 				cfg := h.config(s)
 				cfg.Timeout = 300 * time.Millisecond
 				start := time.Now()
-				err := h.sender(t, cfg).Send(context.Background(), failedMessage())
+				err := h.sender(t, cfg).Send(context.Background(), sampleFailedMessage())
 				elapsed := time.Since(start)
 				if !errors.Is(err, ErrRetryable) {
 					t.Fatalf("want a retryable error, got %v", err)
@@ -187,7 +195,7 @@ func TestHTTPTransportFailures(t *testing.T) {
 				if !strings.Contains(err.Error(), "no answer within 300ms") {
 					t.Errorf("error does not say it timed out: %v", err)
 				}
-				mustNotContain(t, "error", err.Error(), secretToken, "T0SECRET", "SIGSECRETvalue")
+				assertNoSecret(t, "error", err.Error(), secretToken, "T0SECRET", "SIGSECRETvalue")
 			})
 			t.Run("connection refused", func(t *testing.T) {
 				ln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -197,24 +205,24 @@ func TestHTTPTransportFailures(t *testing.T) {
 				addr := ln.Addr().String()
 				ln.Close()
 				cfg := ProviderConfig{Type: h.typ, Address: h.addr("https://" + addr), Token: secretToken, Timeout: 2 * time.Second}
-				err = h.sender(t, cfg).Send(context.Background(), failedMessage())
+				err = h.sender(t, cfg).Send(context.Background(), sampleFailedMessage())
 				if !errors.Is(err, ErrRetryable) {
 					t.Fatalf("want a retryable error, got %v", err)
 				}
-				mustNotContain(t, "error", err.Error(), secretToken, "T0SECRET", "SIGSECRETvalue")
+				assertNoSecret(t, "error", err.Error(), secretToken, "T0SECRET", "SIGSECRETvalue")
 			})
 			t.Run("untrusted certificate", func(t *testing.T) {
-				s := newSink(t, nil)
+				s := newTLSSink(t, nil)
 				cfg := h.config(s)
 				cfg.CA = newTestPKI(t).caPEM // another CA
-				err := h.sender(t, cfg).Send(context.Background(), failedMessage())
+				err := h.sender(t, cfg).Send(context.Background(), sampleFailedMessage())
 				if err == nil || errors.Is(err, ErrRetryable) {
 					t.Fatalf("want a final error, got %v", err)
 				}
 				if !strings.Contains(err.Error(), "certificate") {
 					t.Errorf("error does not say what is wrong: %v", err)
 				}
-				mustNotContain(t, "error", err.Error(), secretToken, "T0SECRET", "SIGSECRETvalue")
+				assertNoSecret(t, "error", err.Error(), secretToken, "T0SECRET", "SIGSECRETvalue")
 				if n := len(s.requests()); n != 0 {
 					t.Errorf("the sink got %d requests over an untrusted connection", n)
 				}
@@ -226,7 +234,7 @@ func TestHTTPTransportFailures(t *testing.T) {
 // TestHTTPResponseBodyIsBounded: a receiver answering an error with
 // megabytes gets a short error, read in bounded memory.
 func TestHTTPResponseBodyIsBounded(t *testing.T) {
-	s := newSink(t, func(w http.ResponseWriter, r *http.Request) {
+	s := newTLSSink(t, func(w http.ResponseWriter, r *http.Request) {
 		w.WriteHeader(http.StatusBadRequest)
 		chunk := []byte(strings.Repeat("x", 1<<10))
 		for range 8 << 10 { // 8 MiB
@@ -236,7 +244,7 @@ func TestHTTPResponseBodyIsBounded(t *testing.T) {
 		}
 	})
 	h := httpTypes[0]
-	err := h.sender(t, h.config(s)).Send(context.Background(), failedMessage())
+	err := h.sender(t, h.config(s)).Send(context.Background(), sampleFailedMessage())
 	if err == nil || errors.Is(err, ErrRetryable) {
 		t.Fatalf("want a final error, got %v", err)
 	}
@@ -249,14 +257,14 @@ func TestHTTPResponseBodyIsBounded(t *testing.T) {
 // attempt at once, as retryable.
 func TestContextCancellationStopsAnAttempt(t *testing.T) {
 	arrived := make(chan struct{}, 1)
-	s := newSink(t, func(w http.ResponseWriter, r *http.Request) {
+	s := newTLSSink(t, func(w http.ResponseWriter, r *http.Request) {
 		arrived <- struct{}{}
-		<-r.Context().Done()
+		hang(w, r)
 	})
 	h := httpTypes[0]
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	go func() { done <- h.sender(t, h.config(s)).Send(ctx, failedMessage()) }()
+	go func() { done <- h.sender(t, h.config(s)).Send(ctx, sampleFailedMessage()) }()
 	select {
 	case <-arrived:
 	case <-time.After(5 * time.Second):
@@ -321,7 +329,7 @@ func TestChatAddressValidation(t *testing.T) {
 				if !strings.Contains(err.Error(), c.want) || !strings.HasPrefix(err.Error(), h.typ+":") {
 					t.Errorf("error %q, want %q", err, c.want)
 				}
-				mustNotContain(t, "error", err.Error(), "T0SECRET", "SIGSECRETvalue")
+				assertNoSecret(t, "error", err.Error(), "T0SECRET", "SIGSECRETvalue")
 			})
 		}
 		t.Run(h.typ+"/bad CA", func(t *testing.T) {

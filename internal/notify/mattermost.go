@@ -87,17 +87,17 @@ type mattermostField struct {
 }
 
 func (s *mattermostSender) payload(c chatMessage, body string) mattermostPayload {
-	title := truncate(c.Title, mattermostTitleLimit)
+	title := cutRunes(c.Title, mattermostTitleLimit)
 	a := mattermostAttachment{
 		Fallback:  title,
 		Color:     c.Color,
 		Title:     title,
 		TitleLink: c.Link,
 		Text:      body,
-		Footer:    truncate(c.Footer, mattermostTitleLimit),
+		Footer:    cutRunes(c.Footer, mattermostTitleLimit),
 	}
 	for _, f := range c.Fields {
-		a.Fields = append(a.Fields, mattermostField{Title: f.Name, Value: truncate(f.Value, mattermostFieldLimit), Short: f.Short})
+		a.Fields = append(a.Fields, mattermostField{Title: f.Name, Value: cutRunes(f.Value, mattermostFieldLimit), Short: f.Short})
 	}
 	return mattermostPayload{Channel: s.channel, Attachments: []mattermostAttachment{a}}
 }

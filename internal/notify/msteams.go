@@ -114,7 +114,7 @@ type teamsAction struct {
 }
 
 func teamsPayload(c chatMessage, body string) teamsMessage {
-	title := teamsElement{Type: "TextBlock", Text: truncate(c.Title, teamsTitleLimit), Size: "Large", Weight: "Bolder", Wrap: true}
+	title := teamsElement{Type: "TextBlock", Text: cutRunes(c.Title, teamsTitleLimit), Size: "Large", Weight: "Bolder", Wrap: true}
 	switch c.Color {
 	case colorError:
 		title.Color = "Attention"
@@ -130,11 +130,11 @@ func teamsPayload(c chatMessage, body string) teamsMessage {
 	if len(c.Fields) > 0 {
 		facts := teamsElement{Type: "FactSet"}
 		for _, f := range c.Fields {
-			facts.Facts = append(facts.Facts, teamsFact{Title: f.Name, Value: truncate(f.Value, teamsFactLimit)})
+			facts.Facts = append(facts.Facts, teamsFact{Title: f.Name, Value: cutRunes(f.Value, teamsFactLimit)})
 		}
 		elements = append(elements, facts)
 	}
-	elements = append(elements, teamsElement{Type: "TextBlock", Text: truncate(c.Footer, teamsTitleLimit), Size: "Small", IsSubtle: true, Wrap: true})
+	elements = append(elements, teamsElement{Type: "TextBlock", Text: cutRunes(c.Footer, teamsTitleLimit), Size: "Small", IsSubtle: true, Wrap: true})
 	card := teamsCard{
 		Schema:  "http://adaptivecards.io/schemas/adaptive-card.json",
 		Type:    "AdaptiveCard",

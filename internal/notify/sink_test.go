@@ -99,18 +99,18 @@ func (r sinkRequest) JSON(t *testing.T) map[string]any {
 	return v
 }
 
-// sink is an HTTPS server on loopback with a certificate of its own
+// tlsSink is an HTTPS server on loopback with a certificate of its own
 // test CA, recording what it receives and answering with respond.
-type sink struct {
+type tlsSink struct {
 	srv  *httptest.Server
 	pki  testPKI
 	mu   sync.Mutex // guards reqs
 	reqs []sinkRequest
 }
 
-func newSink(t *testing.T, respond http.HandlerFunc) *sink {
+func newTLSSink(t *testing.T, respond http.HandlerFunc) *tlsSink {
 	t.Helper()
-	s := &sink{pki: newTestPKI(t)}
+	s := &tlsSink{pki: newTestPKI(t)}
 	s.srv = httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		body, _ := io.ReadAll(r.Body)
 		s.mu.Lock()
@@ -131,16 +131,16 @@ func newSink(t *testing.T, respond http.HandlerFunc) *sink {
 }
 
 // URL is the sink's base URL, https://127.0.0.1:port.
-func (s *sink) URL() string { return s.srv.URL }
+func (s *tlsSink) URL() string { return s.srv.URL }
 
-func (s *sink) requests() []sinkRequest {
+func (s *tlsSink) requests() []sinkRequest {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return append([]sinkRequest(nil), s.reqs...)
 }
 
 // only returns the one request the sink received.
-func (s *sink) only(t *testing.T) sinkRequest {
+func (s *tlsSink) only(t *testing.T) sinkRequest {
 	t.Helper()
 	reqs := s.requests()
 	if len(reqs) != 1 {
@@ -152,8 +152,8 @@ func (s *sink) only(t *testing.T) sinkRequest {
 // testSHA is the commit of the sample events.
 const testSHA = "0123456789abcdef0123456789abcdef01234567"
 
-// failedMessage is a Failed event as the default templates render it.
-func failedMessage() Message {
+// sampleFailedMessage is a Failed event as the default templates render it.
+func sampleFailedMessage() Message {
 	return Message{
 		Event: Event{
 			Version:  PayloadVersion,
@@ -185,8 +185,8 @@ func withEvent(m Message, typ EventType) Message {
 	return m
 }
 
-// get walks a decoded JSON value along a path of keys and indexes.
-func get(t *testing.T, v any, path ...any) any {
+// jsonAt walks a decoded JSON value along a path of keys and indexes.
+func jsonAt(t *testing.T, v any, path ...any) any {
 	t.Helper()
 	for i, p := range path {
 		switch k := p.(type) {
@@ -197,7 +197,7 @@ func get(t *testing.T, v any, path ...any) any {
 			}
 			v, ok = m[k]
 			if !ok {
-				t.Fatalf("at %v: no key %q in %v", path[:i], k, keys(m))
+				t.Fatalf("at %v: no key %q in %v", path[:i], k, mapKeys(m))
 			}
 		case int:
 			a, ok := v.([]any)
@@ -210,7 +210,7 @@ func get(t *testing.T, v any, path ...any) any {
 	return v
 }
 
-func keys(m map[string]any) []string {
+func mapKeys(m map[string]any) []string {
 	var k []string
 	for key := range m {
 		k = append(k, key)
@@ -218,8 +218,8 @@ func keys(m map[string]any) []string {
 	return k
 }
 
-// mustNotContain fails if s holds any of the secrets.
-func mustNotContain(t *testing.T, what, s string, secrets ...string) {
+// assertNoSecret fails if s holds any of the secrets.
+func assertNoSecret(t *testing.T, what, s string, secrets ...string) {
 	t.Helper()
 	for _, secret := range secrets {
 		if secret != "" && strings.Contains(s, secret) {

@@ -94,7 +94,7 @@ type slackElement struct {
 }
 
 func (s *slackSender) payload(c chatMessage, body string) slackPayload {
-	blocks := []slackBlock{{Type: "header", Text: &slackText{Type: "plain_text", Text: truncate(c.Title, slackHeaderLimit)}}}
+	blocks := []slackBlock{{Type: "header", Text: &slackText{Type: "plain_text", Text: cutRunes(c.Title, slackHeaderLimit)}}}
 	if body != "" {
 		blocks = append(blocks, slackBlock{Type: "section", Text: &slackText{Type: "mrkdwn", Text: slackMrkdwn(body, slackSectionLimit)}})
 	}
@@ -120,7 +120,7 @@ func (s *slackSender) payload(c chatMessage, body string) slackPayload {
 		Text:    slackMrkdwn(c.Title, slackSectionLimit),
 		Attachments: []slackAttachment{{
 			Color:    c.Color,
-			Fallback: truncate(c.Title, slackSectionLimit),
+			Fallback: cutRunes(c.Title, slackSectionLimit),
 			Blocks:   blocks,
 		}},
 	}
@@ -136,7 +136,7 @@ func slackMrkdwn(s string, limit int) string {
 	if utf8.RuneCountInString(e) <= limit {
 		return e
 	}
-	cut := strings.TrimSuffix(truncate(e, limit), "…")
+	cut := strings.TrimSuffix(cutRunes(e, limit), "…")
 	if amp := strings.LastIndexByte(cut, '&'); amp >= 0 && !strings.Contains(cut[amp:], ";") {
 		cut = cut[:amp]
 	}

@@ -86,7 +86,7 @@ func NewSMTPSender(cfg ProviderConfig) (Sender, error) {
 	tlsConfig.ServerName = host
 	timeout := cfg.Timeout
 	if timeout <= 0 {
-		timeout = DefaultTimeout
+		timeout = defaultAttemptTimeout
 	}
 	return &smtpSender{
 		host: host, port: port, addr: net.JoinHostPort(host, strconv.Itoa(port)), mode: mode,
@@ -208,7 +208,8 @@ func (s *smtpSender) dialer(deadline time.Time, conns *connTracker) gomail.DialC
 // message builds the e-mail: From, To, Date (the event's time), a
 // Message-ID that is the same on every retry of the same delivery (so a
 // mailbox can drop a duplicate), Auto-Submitted (RFC 3834: no
-// out-of-office replies), the subject and a plain text body.
+// out-of-office replies), User-Agent and X-Mailer "cruise", the subject
+// and a plain text body.
 func (s *smtpSender) message(m Message) (*gomail.Msg, error) {
 	msg := gomail.NewMsg()
 	if err := msg.From(s.from); err != nil {
@@ -224,7 +225,8 @@ func (s *smtpSender) message(m Message) (*gomail.Msg, error) {
 	msg.SetDateWithValue(date)
 	msg.SetMessageIDWithValue(s.messageID(m))
 	msg.SetGenHeader("Auto-Submitted", "auto-generated")
-	subject := oneLine(m.Subject)
+	msg.SetUserAgent("cruise")
+	subject := flattenSpace(m.Subject)
 	if subject == "" {
 		subject = fmt.Sprintf("[cruise] %s/%s %s", m.Event.Object.Namespace, m.Event.Object.Name, m.Event.Type)
 	}
@@ -268,11 +270,14 @@ func msgIDSafe(s string) string {
 // username; the server's reply is kept, since it says what went wrong.
 func (s *smtpSender) classify(ctx context.Context, err error) error {
 	wrapped := fmt.Errorf("smtp %s: %w", s.addr, err)
-	if ctx.Err() != nil {
-		if errors.Is(ctx.Err(), context.DeadlineExceeded) {
-			return Retryable(fmt.Errorf("smtp %s: no answer within %s: %w", s.addr, s.timeout, err))
-		}
-		return Retryable(wrapped)
+	var netErr net.Error
+	switch {
+	case errors.Is(ctx.Err(), context.Canceled):
+		return Retryable(fmt.Errorf("smtp %s: %w (%w)", s.addr, ctx.Err(), err))
+	case ctx.Err() != nil || errors.As(err, &netErr) && netErr.Timeout():
+		// The connection's deadline is the attempt's: whichever fires
+		// first, the server did not answer in time.
+		return Retryable(fmt.Errorf("smtp %s: no answer within %s: %w", s.addr, s.timeout, err))
 	}
 	var reply *textproto.Error
 	if errors.As(err, &reply) {
@@ -304,7 +309,6 @@ func (s *smtpSender) classify(ctx context.Context, err error) error {
 	if errors.As(err, &tlsAlert) {
 		return wrapped
 	}
-	var netErr net.Error
 	if errors.As(err, &netErr) || errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) ||
 		errors.Is(err, syscall.ECONNREFUSED) || errors.Is(err, syscall.ECONNRESET) || errors.Is(err, net.ErrClosed) {
 		return Retryable(wrapped)

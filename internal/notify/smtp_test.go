@@ -213,7 +213,7 @@ func TestSMTPDeliversOverSTARTTLSWithAuth(t *testing.T) {
 	for _, mech := range []string{sasl.Plain, sasl.Login} {
 		t.Run(mech, func(t *testing.T) {
 			s := newSMTPServer(t, smtpServerOptions{mechs: []string{mech}})
-			m := failedMessage()
+			m := sampleFailedMessage()
 			if err := newSMTP(t, s.config()).Send(context.Background(), m); err != nil {
 				t.Fatalf("Send: %v", err)
 			}
@@ -259,6 +259,9 @@ func checkMail(t *testing.T, data []byte, m Message) {
 	if got := h.Get("Auto-Submitted"); got != "auto-generated" {
 		t.Errorf("Auto-Submitted %q", got)
 	}
+	if got := h.Get("X-Mailer"); got != "cruise" {
+		t.Errorf("X-Mailer %q", got)
+	}
 	var body io.Reader = msg.Body
 	if strings.EqualFold(h.Get("Content-Transfer-Encoding"), "quoted-printable") {
 		body = quotedprintable.NewReader(body)
@@ -278,7 +281,7 @@ func TestSMTPImplicitTLS(t *testing.T) {
 	s := newSMTPServer(t, smtpServerOptions{implicitTLS: true})
 	cfg := s.config()
 	cfg.TLSMode = TLSImplicit
-	if err := newSMTP(t, cfg).Send(context.Background(), failedMessage()); err != nil {
+	if err := newSMTP(t, cfg).Send(context.Background(), sampleFailedMessage()); err != nil {
 		t.Fatalf("Send: %v", err)
 	}
 	if msgs := s.received(); len(msgs) != 1 || !msgs[0].tls || msgs[0].user != smtpUser {
@@ -295,7 +298,7 @@ func TestSMTPRefusesWithoutSTARTTLS(t *testing.T) {
 		if !withAuth {
 			cfg.Username, cfg.Password = "", ""
 		}
-		err := newSMTP(t, cfg).Send(context.Background(), failedMessage())
+		err := newSMTP(t, cfg).Send(context.Background(), sampleFailedMessage())
 		if err == nil || errors.Is(err, ErrRetryable) {
 			t.Fatalf("want a final error, got %v", err)
 		}
@@ -314,14 +317,14 @@ func TestSMTPWrongPassword(t *testing.T) {
 	s := newSMTPServer(t, smtpServerOptions{})
 	cfg := s.config()
 	cfg.Password = "pw-SECRET-wrong-9876"
-	err := newSMTP(t, cfg).Send(context.Background(), failedMessage())
+	err := newSMTP(t, cfg).Send(context.Background(), sampleFailedMessage())
 	if err == nil || errors.Is(err, ErrRetryable) {
 		t.Fatalf("want a final error, got %v", err)
 	}
 	if !strings.Contains(err.Error(), s.addr) || !strings.Contains(err.Error(), "535") {
 		t.Errorf("error does not name the server and its answer: %v", err)
 	}
-	mustNotContain(t, "error", err.Error(), cfg.Password, smtpPassword)
+	assertNoSecret(t, "error", err.Error(), cfg.Password, smtpPassword)
 }
 
 // TestSMTPNoAnswer: a port that accepts and never answers times out
@@ -350,7 +353,7 @@ func TestSMTPNoAnswer(t *testing.T) {
 	cfg := ProviderConfig{Type: TypeSMTP, Address: ln.Addr().String(), From: "cruise@example.com",
 		To: []string{"oncall@example.com"}, Timeout: 300 * time.Millisecond}
 	start := time.Now()
-	err = newSMTP(t, cfg).Send(context.Background(), failedMessage())
+	err = newSMTP(t, cfg).Send(context.Background(), sampleFailedMessage())
 	elapsed := time.Since(start)
 	if !errors.Is(err, ErrRetryable) {
 		t.Fatalf("want a retryable error, got %v", err)
@@ -380,7 +383,7 @@ func TestSMTPCancel(t *testing.T) {
 		To: []string{"oncall@example.com"}, Timeout: time.Minute}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	go func() { done <- newSMTP(t, cfg).Send(ctx, failedMessage()) }()
+	go func() { done <- newSMTP(t, cfg).Send(ctx, sampleFailedMessage()) }()
 	select {
 	case c := <-accepted:
 		t.Cleanup(func() { c.Close() })
@@ -405,7 +408,7 @@ func TestSMTPReplyClassification(t *testing.T) {
 		retryable bool
 	}{{451, true}, {452, true}, {550, false}, {553, false}} {
 		s := newSMTPServer(t, smtpServerOptions{rcptErr: &smtp.SMTPError{Code: c.code, EnhancedCode: smtp.EnhancedCode{c.code / 100, 1, 1}, Message: "not now"}})
-		err := newSMTP(t, s.config()).Send(context.Background(), failedMessage())
+		err := newSMTP(t, s.config()).Send(context.Background(), sampleFailedMessage())
 		if err == nil || errors.Is(err, ErrRetryable) != c.retryable {
 			t.Errorf("RCPT %d: want retryable %v, got %v", c.code, c.retryable, err)
 		}
@@ -417,7 +420,7 @@ func TestSMTPUntrustedCertificate(t *testing.T) {
 	s := newSMTPServer(t, smtpServerOptions{})
 	cfg := s.config()
 	cfg.CA = newTestPKI(t).caPEM
-	err := newSMTP(t, cfg).Send(context.Background(), failedMessage())
+	err := newSMTP(t, cfg).Send(context.Background(), sampleFailedMessage())
 	if err == nil || errors.Is(err, ErrRetryable) || !strings.Contains(err.Error(), "certificate") {
 		t.Fatalf("want a final certificate error, got %v", err)
 	}
@@ -432,7 +435,7 @@ func TestSMTPPlainWithoutAuth(t *testing.T) {
 	s := newSMTPServer(t, smtpServerOptions{noTLS: true, noAuth: true})
 	cfg := s.config()
 	cfg.TLSMode, cfg.Username, cfg.Password = TLSNone, "", ""
-	if err := newSMTP(t, cfg).Send(context.Background(), failedMessage()); err != nil {
+	if err := newSMTP(t, cfg).Send(context.Background(), sampleFailedMessage()); err != nil {
 		t.Fatalf("Send: %v", err)
 	}
 	if msgs := s.received(); len(msgs) != 1 || msgs[0].tls {
@@ -445,7 +448,7 @@ func TestSMTPPlainWithoutAuth(t *testing.T) {
 func TestSMTPMessageIDIsStable(t *testing.T) {
 	s := newSMTPServer(t, smtpServerOptions{})
 	snd := newSMTP(t, s.config())
-	m := failedMessage()
+	m := sampleFailedMessage()
 	other := m
 	other.Subject = "another template"
 	for _, msg := range []Message{m, m, other} {
@@ -498,7 +501,7 @@ func TestSMTPConfigValidation(t *testing.T) {
 			if err == nil || !strings.Contains(err.Error(), c.want) {
 				t.Fatalf("want an error with %q, got %v", c.want, err)
 			}
-			mustNotContain(t, "error", err.Error(), smtpPassword)
+			assertNoSecret(t, "error", err.Error(), smtpPassword)
 		})
 	}
 	for _, addr := range []string{"smtp.example.com", "smtp.example.com:2525", "[::1]:25", "::1", "127.0.0.1"} {
