@@ -89,7 +89,6 @@ func (s *githubSender) Send(ctx context.Context, m Message) error {
 	header := http.Header{}
 	header.Set("Authorization", "Bearer "+s.token)
 	header.Set("Accept", "application/vnd.github+json")
-	header.Set("X-GitHub-Api-Version", "2022-11-28")
 	_, err = s.http.do(ctx, httpRequest{
 		method: http.MethodPost, url: u, display: u, header: header,
 		body: githubStatus{
