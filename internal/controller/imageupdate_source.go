@@ -144,7 +144,7 @@ func (r *ImageUpdateAutomationReconciler) pushAuth(ctx context.Context, auto *cr
 // backs off rather than stalls.
 func (r *ImageUpdateAutomationReconciler) secret(ctx context.Context, key types.NamespacedName, what string) (*corev1.Secret, error) {
 	secret := &corev1.Secret{}
-	if err := r.Client.Get(ctx, key, secret); err != nil {
+	if err := r.APIReader.Get(ctx, key, secret); err != nil {
 		reason := cruisev1.ReasonPushFailed
 		if apierrors.IsNotFound(err) {
 			reason = cruisev1.ReasonSecretNotFound
