@@ -17,6 +17,10 @@ const (
 	// ReasonSecretNotOwned: a Secret of that name exists and belongs to
 	// something else; it is left untouched.
 	ReasonSecretNotOwned = "SecretNotOwned"
+	// ReasonSecretWriteFailed: the values unsealed but the Secret could
+	// not be written (RBAC, an invalid Secret, the API server); retried
+	// with a backoff.
+	ReasonSecretWriteFailed = "SecretWriteFailed"
 )
 
 // SealedSecretSpec holds the sealed values and what the Secret looks like.

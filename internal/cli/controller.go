@@ -10,12 +10,14 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync/atomic"
 	"time"
 
 	"github.com/go-logr/logr"
 	"github.com/spf13/cobra"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/util/validation"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
@@ -29,6 +31,7 @@ import (
 	cruisev1 "github.com/cruisegitops/cruise/api/v1alpha1"
 	"github.com/cruisegitops/cruise/internal/controller"
 	"github.com/cruisegitops/cruise/internal/notify"
+	"github.com/cruisegitops/cruise/internal/sealkeys"
 	"github.com/cruisegitops/cruise/internal/source"
 	"github.com/cruisegitops/cruise/internal/webhook"
 )
@@ -68,6 +71,12 @@ type ControllerOptions struct {
 	// side; the server's priority and fairness protects it too.
 	QPS   float32
 	Burst int
+	// KeyRotationInterval adds a sealing key when the newest is this old;
+	// 0 never.
+	KeyRotationInterval time.Duration
+	// KeysNamespace holds the sealing keys Secret and the public-key
+	// ConfigMap.
+	KeysNamespace string
 	// ServerURL is `cruise server`'s public URL (its --public-url):
 	// notifications about an Application link to its page, diff and
 	// history there. Empty: no links.
@@ -91,6 +100,9 @@ func newControllerCommand() *cobra.Command {
 		RenewDeadline: 10 * time.Second,
 		RetryPeriod:   2 * time.Second,
 		StorageLimit:  defaultStorageLimit,
+		// Monthly: a leaked key exposes at most a month of new values.
+		KeyRotationInterval: 720 * time.Hour,
+		KeysNamespace:       sealkeys.DefaultNamespace,
 	}
 	cmd := &cobra.Command{
 		Use:   "controller",
@@ -98,8 +110,10 @@ func newControllerCommand() *cobra.Command {
 		Long: `Run cruise's operator. It fetches every GitRepository on its interval (or at
 once when a push webhook arrives), applies each Application's path with
 server-side apply, prunes what left Git, waits for health, and reverts changes
-made in the cluster that Git does not describe within seconds. Alerts send
-what happens (failures, recoveries, new revisions) to their Providers;
+made in the cluster that Git does not describe within seconds. It unseals every
+SealedSecret into its Secret with the cluster's sealing keys, which it creates
+on first start and rotates every --key-rotation-interval. Alerts send what
+happens (failures, recoveries, new revisions) to their Providers;
 --server-url makes those messages link to cruise server.
 
 Inside a cluster it uses its ServiceAccount; outside, --kubeconfig/--context
@@ -125,6 +139,8 @@ or $KUBECONFIG.`,
 	fs.StringVar(&opts.LogLevel, "log-level", opts.LogLevel, "debug, info or error")
 	fs.Float32Var(&opts.QPS, "kube-api-qps", opts.QPS, "requests per second to the API server (client-side limit)")
 	fs.IntVar(&opts.Burst, "kube-api-burst", opts.Burst, "burst of requests to the API server above --kube-api-qps")
+	fs.DurationVar(&opts.KeyRotationInterval, "key-rotation-interval", opts.KeyRotationInterval, "add a sealing key when the newest is this old (old keys keep unsealing, the newest seals); 0 never")
+	fs.StringVar(&opts.KeysNamespace, "keys-namespace", opts.KeysNamespace, "namespace of the sealing keys Secret and the public-key ConfigMap")
 	fs.StringVar(&opts.ServerURL, "server-url", "", "public URL of cruise server (its --public-url), for links in notifications")
 	return cmd
 }
@@ -138,6 +154,9 @@ func runController(ctx context.Context, o *ControllerOptions) error {
 	ctx = log.IntoContext(ctx, logger)
 
 	if err := checkServerURL(o.ServerURL); err != nil {
+		return &ExitError{Code: 2, Err: err}
+	}
+	if err := o.validateSealing(); err != nil {
 		return &ExitError{Code: 2, Err: err}
 	}
 	cfg, err := controllerConfig(o)
@@ -190,7 +209,11 @@ func runController(ctx context.Context, o *ControllerOptions) error {
 	notifications := notify.NewDispatcher(notify.Options{
 		ServerURL: o.ServerURL, Metrics: nm, Logger: slog.New(logr.ToSlogHandler(logger.WithName("notify"))),
 	})
-	if err := controller.Setup(mgr, controller.Options{Fetcher: fetcher, Metrics: m, Concurrency: o.Concurrency, Notifications: notifications}); err != nil {
+	if err := controller.Setup(mgr, controller.Options{
+		Fetcher: fetcher, Metrics: m, Concurrency: o.Concurrency,
+		Sealing:       &controller.SealingOptions{KeysNamespace: o.KeysNamespace, RotationInterval: o.KeyRotationInterval},
+		Notifications: notifications,
+	}); err != nil {
 		return err
 	}
 	if err := mgr.AddHealthzCheck("ping", healthz.Ping); err != nil {
@@ -206,6 +229,16 @@ func runController(ctx context.Context, o *ControllerOptions) error {
 	}
 	logger.Info("starting controller", "version", version, "cacheDir", o.CacheDir, "storageLimit", o.StorageLimit.String())
 	return mgr.Start(ctx)
+}
+
+func (o *ControllerOptions) validateSealing() error {
+	if o.KeyRotationInterval < 0 {
+		return fmt.Errorf("invalid --key-rotation-interval %s: use a positive duration, or 0 to never rotate", o.KeyRotationInterval)
+	}
+	if errs := validation.IsDNS1123Label(o.KeysNamespace); len(errs) > 0 {
+		return fmt.Errorf("invalid --keys-namespace %q: %s", o.KeysNamespace, strings.Join(errs, "; "))
+	}
+	return nil
 }
 
 // cacheSynced is a readiness check: the manager's cache has started and

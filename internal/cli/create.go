@@ -74,9 +74,10 @@ type CreateAppOptions struct {
 }
 
 func newCreateCommand() *cobra.Command {
-	cmd := verbCommand("create (source git|app) NAME", "Create or update a GitRepository or an Application",
-		`Create a GitRepository (source) or an Application (app), or update it when it
-exists. The object is sent with server-side apply (field manager "cruise-cli"),
+	cmd := verbCommand("create (source git|app|image KIND) NAME", "Create or update a GitRepository, an Application or an image automation object",
+		`Create a GitRepository (source), an Application (app), an ImageRepository
+(image repository), an ImagePolicy (image policy) or an ImageUpdateAutomation
+(image update), or update it when it exists. The object is sent with server-side apply (field manager "cruise-cli"),
 so running the same command again with other flags updates it, and fields the
 flags no longer set return to their defaults.
 
@@ -86,7 +87,11 @@ cluster.
 Examples:
   cruise create source git web --url https://github.com/org/web --branch main
   cruise create app web --source web --path deploy/prod --target-namespace web
-  cruise create app web --source infra/web --path deploy --export > web.yaml`)
+  cruise create app web --source infra/web --path deploy --export > web.yaml
+  cruise create image repository web --image ghcr.io/org/web
+  cruise create image policy web --image-ref web --select-semver ">=1.0.0 <2.0.0"
+  cruise create image update web --source web --path deploy \
+      --author-name cruise --author-email cruise@example.com`)
 	src := &cobra.Command{
 		Use:   "source",
 		Short: "Create or update a source: source git NAME",
@@ -99,7 +104,7 @@ Examples:
 		},
 	}
 	src.AddCommand(newCreateSourceGitCommand())
-	cmd.AddCommand(src, newCreateAppCommand())
+	cmd.AddCommand(src, newCreateAppCommand(), newCreateImageCommand())
 	return cmd
 }
 

@@ -26,8 +26,9 @@ type DeleteOptions struct {
 
 func newDeleteCommand() *cobra.Command {
 	opts := &DeleteOptions{Kube: defaultKubeOptions()}
-	cmd := verbCommand("delete (app|source) NAME", "Delete an Application or GitRepository",
-		`Delete an Application or a GitRepository.
+	cmd := verbCommand("delete (app|source|image KIND) NAME", "Delete an object",
+		`Delete an Application, a GitRepository or an image automation object
+(image repository|policy|update).
 
 On a terminal the command asks first, unless --yes is given; when its input or
 output is not a terminal (scripts, CI) it deletes without asking.
@@ -44,7 +45,12 @@ Applications that use it, which then report SourceNotFound.`)
 		return runDelete(cmd.Context(), cmd.OutOrStdout(), opts, k, name)
 	}
 	cmd.AddCommand(kindCommand(kindApplication, "Delete an Application", run),
-		kindCommand(kindGitRepository, "Delete a GitRepository", run))
+		kindCommand(kindGitRepository, "Delete a GitRepository", run),
+		imageKindCommand("Delete an image automation object", map[kind]string{
+			kindImageRepository:       "Delete an ImageRepository",
+			kindImagePolicy:           "Delete an ImagePolicy",
+			kindImageUpdateAutomation: "Delete an ImageUpdateAutomation",
+		}, run))
 	return cmd
 }
 

@@ -26,16 +26,21 @@ type EventsOptions struct {
 
 func newEventsCommand() *cobra.Command {
 	opts := &EventsOptions{Kube: defaultKubeOptions()}
-	cmd := verbCommand("events (app|source) NAME", "Show the events of an Application or GitRepository",
-		`Show the Kubernetes Events the controller recorded about an Application or a
-GitRepository, oldest first: LAST SEEN, TYPE (Normal, Warning), REASON and
+	cmd := verbCommand("events (app|source|image KIND) NAME", "Show the events of an object",
+		`Show the Kubernetes Events the controller recorded about an Application, a
+GitRepository or an image automation object, oldest first: LAST SEEN, TYPE (Normal, Warning), REASON and
 MESSAGE. The API server keeps events for about an hour.`)
 	opts.Kube.addFlags(cmd.PersistentFlags())
 	run := func(cmd *cobra.Command, k kind, name string) error {
 		return runEvents(cmd.Context(), cmd.OutOrStdout(), cmd.ErrOrStderr(), opts, k, name)
 	}
 	cmd.AddCommand(kindCommand(kindApplication, "Show the events of an Application", run),
-		kindCommand(kindGitRepository, "Show the events of a GitRepository", run))
+		kindCommand(kindGitRepository, "Show the events of a GitRepository", run),
+		imageKindCommand("Show the events of an image automation object", map[kind]string{
+			kindImageRepository:       "Show the events of an ImageRepository",
+			kindImagePolicy:           "Show the events of an ImagePolicy",
+			kindImageUpdateAutomation: "Show the events of an ImageUpdateAutomation",
+		}, run))
 	return cmd
 }
 

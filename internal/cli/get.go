@@ -61,23 +61,32 @@ type GetOptions struct {
 
 func newGetCommand() *cobra.Command {
 	opts := &GetOptions{Kube: defaultKubeOptions(), Output: formatTable}
-	cmd := verbCommand("get (sources|apps) [NAME]", "Show GitRepositories or Applications and their status",
-		`Show cruise's GitRepositories (sources) or Applications (apps) in a table:
-NAME, READY (the Ready condition), REVISION (the fetched or last applied
-revision, SHA shortened), SUSPENDED, AGE and MESSAGE (the Ready message).
-With -A the objects of every namespace are listed, with a NAMESPACE column.
+	cmd := verbCommand("get (sources|apps|images|image KIND) [NAME]", "Show cruise's objects and their status",
+		`Show cruise's GitRepositories (sources), Applications (apps) or image
+automation objects (image repository|policy|update) in a table: NAME, READY
+(the Ready condition), REVISION (the fetched or last applied revision, SHA
+shortened; a repository's tag count, a policy's chosen image, an
+automation's last pushed commit), SUSPENDED, AGE and MESSAGE (the Ready
+message). With -A the objects of every namespace are listed, with a
+NAMESPACE column.
+
+cruise get images shows each ImagePolicy's image and chosen tag, and the
+version an ImageUpdateAutomation holds after a rollback.
 
 After cruise login (or with --server), the objects are read through the
 cruise server's API, unless --kubeconfig or --context is given; apps then
 show SYNC, HEALTH and LAST SYNC instead of AGE, -o prints the API's objects,
-and the namespace without -n is "default".
+and the namespace without -n is "default". Image automation objects are
+always read from the cluster.
 
 -o json and -o yaml print the objects themselves (a List without NAME).
 
 Examples:
   cruise get apps
   cruise get sources -A
-  cruise get app web -n apps -o yaml`)
+  cruise get app web -n apps -o yaml
+  cruise get images -A
+  cruise get image policy web`)
 	opts.Kube.addFlags(cmd.PersistentFlags())
 	opts.API.addFlags(cmd)
 	cmd.PersistentFlags().BoolVarP(&opts.AllNamespaces, "all-namespaces", "A", false, "list the objects of every namespace")
@@ -107,6 +116,7 @@ Examples:
 		}
 		cmd.AddCommand(sub)
 	}
+	cmd.AddCommand(newGetImageCommand(opts), newGetImagesCommand(opts))
 	return cmd
 }
 
@@ -122,7 +132,11 @@ func runGet(ctx context.Context, out, errOut io.Writer, o *GetOptions, k kind, n
 	if name != "" && o.AllNamespaces {
 		return fail(2, fmt.Errorf("a NAME cannot be combined with --all-namespaces"))
 	}
-	if s, err := o.API.session(ctx, &o.Kube); err != nil {
+	if k.isImage() {
+		if err := clusterOnly(&o.API, "get", k); err != nil {
+			return err
+		}
+	} else if s, err := o.API.session(ctx, &o.Kube); err != nil {
 		return err
 	} else if s != nil {
 		return runGetAPI(ctx, out, errOut, o, s, k, name)
@@ -176,7 +190,7 @@ func runGet(ctx context.Context, out, errOut io.Writer, o *GetOptions, k kind, n
 		if o.AllNamespaces {
 			where = "in any namespace"
 		}
-		fmt.Fprintf(errOut, "no %ss found %s\n", k, where)
+		fmt.Fprintf(errOut, "no %s found %s\n", k.plural(), where)
 		return nil
 	}
 	rows := make([]objectStatus, len(objs))
@@ -197,6 +211,18 @@ func emptyItems(list client.ObjectList) {
 	case *v1alpha1.GitRepositoryList:
 		if l.Items == nil {
 			l.Items = []v1alpha1.GitRepository{}
+		}
+	case *v1alpha1.ImageRepositoryList:
+		if l.Items == nil {
+			l.Items = []v1alpha1.ImageRepository{}
+		}
+	case *v1alpha1.ImagePolicyList:
+		if l.Items == nil {
+			l.Items = []v1alpha1.ImagePolicy{}
+		}
+	case *v1alpha1.ImageUpdateAutomationList:
+		if l.Items == nil {
+			l.Items = []v1alpha1.ImageUpdateAutomation{}
 		}
 	}
 }

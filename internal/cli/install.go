@@ -22,6 +22,7 @@ import (
 	"github.com/cruisegitops/cruise/config"
 	"github.com/cruisegitops/cruise/internal/apply"
 	"github.com/cruisegitops/cruise/internal/render"
+	"github.com/cruisegitops/cruise/internal/sealkeys"
 )
 
 // Where `cruise install` puts things. The manifests themselves (config/)
@@ -349,6 +350,9 @@ type UninstallOptions struct {
 	// Timeout bounds the wait for the controller's Pods to stop before
 	// the custom resources are deleted; default 2m.
 	Timeout time.Duration
+	// DeleteSealingKeys allows deleting the cluster's sealing keys with
+	// the namespace.
+	DeleteSealingKeys bool
 }
 
 func newUninstallCommand() *cobra.Command {
@@ -374,6 +378,13 @@ A Namespace or CRD that still holds objects uninstall does not own (for
 example something another inventory deployed into ` + installNamespace + `) is
 kept and listed; the inventory then stays, so a second uninstall retries.
 
+Sealed secrets: ` + installNamespace + ` holds the cluster's sealing keys, without
+which no SealedSecret in Git can be unsealed again. Uninstall refuses to
+delete them unless --delete-sealing-keys is given; back them up first with
+cruise secrets backup. The SealedSecrets CRD is kept while SealedSecrets
+exist, since deleting one deletes the Secret it unsealed; delete them with
+--cascade=orphan to keep those Secrets.
+
 Exit codes:
   0  uninstalled, or nothing was installed
   1  uninstalled, but some objects were kept (listed with the reason)
@@ -388,6 +399,8 @@ Exit codes:
 	addKubeconfigFlags(fs, &opts.Cluster)
 	fs.BoolVar(&opts.Yes, "yes", opts.Yes, "confirm: delete the CRDs and with them every GitRepository and Application")
 	fs.DurationVar(&opts.Timeout, "timeout", opts.Timeout, "how long to wait for the controller's Pods to stop")
+	fs.BoolVar(&opts.DeleteSealingKeys, "delete-sealing-keys", false,
+		"also delete the cluster's sealing keys (back them up first: cruise secrets backup)")
 	return cmd
 }
 
@@ -406,7 +419,7 @@ func runUninstall(ctx context.Context, out io.Writer, o *UninstallOptions) error
 	if err != nil {
 		return fail(2, err)
 	}
-	u := &uninstaller{out: out, cluster: c, timeout: o.Timeout}
+	u := &uninstaller{out: out, cluster: c, timeout: o.Timeout, deleteKeys: o.DeleteSealingKeys}
 	return u.run(ctx)
 }
 
@@ -417,6 +430,30 @@ type uninstaller struct {
 	cluster *cluster
 	// timeout bounds the wait for the controller's Pods to stop.
 	timeout time.Duration
+	// deleteKeys allows deleting the sealing keys with the namespace.
+	deleteKeys bool
+}
+
+// sealedSecretsCRDKey is the SealedSecret CRD's key in a prune result.
+var sealedSecretsCRDKey = apply.ObjRef{Group: "apiextensions.k8s.io", Kind: "CustomResourceDefinition", Name: "sealedsecrets.cruise.dev"}.Key()
+
+// checkSealingKeys refuses, before anything is deleted, to take the
+// cluster's sealing keys away with the namespace unless asked to.
+func (u *uninstaller) checkSealingKeys(ctx context.Context) error {
+	if u.deleteKeys {
+		return nil
+	}
+	key := client.ObjectKey{Namespace: installNamespace, Name: sealkeys.SecretName}
+	err := u.cluster.engine.Client().Get(ctx, key, &corev1.Secret{})
+	if apierrors.IsNotFound(err) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("check for the sealing keys %s: %w", key, err)
+	}
+	return fmt.Errorf("namespace %s holds the cluster's sealing keys (Secret %s): without them no SealedSecret can be unsealed again; "+
+		"back them up with `cruise secrets backup --recipient FILE > keys.age`, then run `cruise uninstall --yes --delete-sealing-keys`",
+		installNamespace, sealkeys.SecretName)
 }
 
 func (u *uninstaller) run(ctx context.Context) error {
@@ -428,6 +465,9 @@ func (u *uninstaller) run(ctx context.Context) error {
 	if len(recorded) == 0 {
 		fmt.Fprintf(u.out, "cruise is not installed: the inventory ConfigMap %s does not exist or is empty\n", inventory)
 		return nil
+	}
+	if err := u.checkSealingKeys(ctx); err != nil {
+		return fail(2, err)
 	}
 	res, err := u.prune(ctx)
 	if err != nil {
@@ -480,8 +520,13 @@ func (u *uninstaller) run(ctx context.Context) error {
 				fmt.Fprintln(u.out, "  "+changeLine(ch, false))
 			}
 		}
+		hint := ""
+		if _, ok := kept[sealedSecretsCRDKey]; ok {
+			hint = "; SealedSecrets own the Secrets they unsealed: to keep those Secrets, delete the SealedSecrets with " +
+				"`kubectl delete sealedsecrets.cruise.dev --all -A --cascade=orphan`"
+		}
 		return fail(1, fmt.Errorf("%d object(s) kept, see above; remove what they hold and run `cruise uninstall --yes` again "+
-			"(the inventory %s keeps what is left)", len(kept), inventory))
+			"(the inventory %s keeps what is left)%s", len(kept), inventory, hint))
 	}
 	cm := &unstructured.Unstructured{}
 	cm.SetAPIVersion("v1")

@@ -21,6 +21,7 @@ import (
 	"time"
 
 	authorizationv1 "k8s.io/api/authorization/v1"
+	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -42,9 +43,11 @@ func installedObjects(multiTenant bool) []string {
 	all := []string{
 		"ClusterRole/cruise-controller",
 		"ClusterRole/cruise-impersonator",
+		"ClusterRole/cruise-sealed-secrets",
 		"ClusterRoleBinding/cruise-controller",
 		"ClusterRoleBinding/cruise-controller-apply",
 		"ClusterRoleBinding/cruise-controller-impersonate",
+		"ClusterRoleBinding/cruise-sealed-secrets",
 		"CustomResourceDefinition/alerts.cruise.dev",
 		"CustomResourceDefinition/applications.cruise.dev",
 		"CustomResourceDefinition/gitrepositories.cruise.dev",
@@ -56,7 +59,11 @@ func installedObjects(multiTenant bool) []string {
 		"Deployment/cruise-system/cruise-controller",
 		"Namespace/cruise-system",
 		"Role/cruise-system/cruise-leader-election",
+		"Role/cruise-system/cruise-sealing-keys",
+		"Role/cruise-system/cruise-sealing-public-key",
 		"RoleBinding/cruise-system/cruise-leader-election",
+		"RoleBinding/cruise-system/cruise-sealing-keys",
+		"RoleBinding/cruise-system/cruise-sealing-public-key",
 		"Service/cruise-system/cruise-metrics",
 		"Service/cruise-system/cruise-webhook",
 		"ServiceAccount/cruise-system/cruise-controller",
@@ -242,7 +249,7 @@ func TestInstall(t *testing.T) {
 		fmt.Sprintf("installed cruise (image cruise:dev) into namespace cruise-system: %d created, 0 configured, 0 unchanged, 0 pruned", len(installed)),
 	)
 	wantInstalled(t, own, dyn, installed)
-	for _, crd := range []string{"applications.cruise.dev", "gitrepositories.cruise.dev"} {
+	for _, crd := range []string{"applications.cruise.dev", "gitrepositories.cruise.dev", "sealedsecrets.cruise.dev", "imagerepositories.cruise.dev", "imagepolicies.cruise.dev", "imageupdateautomations.cruise.dev"} {
 		clustertest.Eventually(t, time.Minute, func() (bool, error) { return established(ctx, dyn, crd) })
 	}
 	inv := configMapIn(t, own.Client, "kube-system", "cruise-inventory-cruise-install")
@@ -270,8 +277,12 @@ func TestInstall(t *testing.T) {
 		t.Errorf("--multi-tenant: ClusterRoleBinding cruise-controller-apply still there (err %v)", err)
 	}
 	wantAccess(t, own.Client, map[access]bool{
-		{"create", "apps", "deployments", "default"}:                  false,
-		{"delete", "", "secrets", "team-a"}:                           false,
+		{"create", "apps", "deployments", "default"}: false,
+		// cruise-sealed-secrets: the Secrets SealedSecrets unseal into.
+		{"delete", "", "secrets", "team-a"}:                           true,
+		{"create", "", "configmaps", "team-a"}:                        false,
+		{"patch", "cruise.dev", "sealedsecrets/status", "team-a"}:     true,
+		{"create", "", "configmaps", "cruise-system"}:                 true, // the public keys
 		{"create", "rbac.authorization.k8s.io", "clusterroles", ""}:   false,
 		{"get", "", "secrets", "team-a"}:                              true, // Git credentials
 		{"watch", "apps", "deployments", ""}:                          true, // drift watches
@@ -282,6 +293,7 @@ func TestInstall(t *testing.T) {
 		{"create", "coordination.k8s.io", "leases", "cruise-system"}:  true,
 		{"create", "coordination.k8s.io", "leases", "default"}:        false,
 	})
+	wantPublicKeyReadable(t, own.Client)
 
 	// Custom resources, one with a finalizer no controller will remove.
 	ns := own.Namespace(t)
@@ -312,7 +324,17 @@ func TestInstall(t *testing.T) {
 		t.Errorf("uninstall without --yes: Application: %v", err)
 	}
 
-	r = mustCruise(t, 0, args([]string{"uninstall", "--yes"}, kube)...)
+	// The sealing keys are not deleted without being asked for.
+	keys := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: "cruise-system", Name: "cruise-sealing-keys"}}
+	if _, err := own.Client.CoreV1().Secrets("cruise-system").Create(ctx, keys, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	r = mustCruise(t, 2, args([]string{"uninstall", "--yes"}, kube)...)
+	wantContains(t, r.stderr, "cruise secrets backup")
+	wantContains(t, r.stderr, "--delete-sealing-keys")
+	wantInstalled(t, own, dyn, multiTenant)
+
+	r = mustCruise(t, 0, args([]string{"uninstall", "--yes", "--delete-sealing-keys"}, kube)...)
 	wantLines(t, r.stdout,
 		"Deployment/cruise-system/cruise-controller pruned",
 		"Application/"+ns+"/app deleted",
@@ -440,6 +462,28 @@ func wantAccess(t *testing.T, cs kubernetes.Interface, want map[access]bool) {
 					map[bool]string{true: "yes", false: "no"}[sar.Status.Allowed])
 			}
 			return true, nil
+		})
+	}
+}
+
+// wantPublicKeyReadable checks that any authenticated user may read the
+// sealing public key, and nothing else in cruise-system.
+func wantPublicKeyReadable(t *testing.T, cs kubernetes.Interface) {
+	t.Helper()
+	for name, allowed := range map[string]bool{"cruise-sealing-public-key": true, "cruise-other": false} {
+		clustertest.Eventually(t, 30*time.Second, func() (bool, error) {
+			sar, err := cs.AuthorizationV1().SubjectAccessReviews().Create(t.Context(), &authorizationv1.SubjectAccessReview{
+				Spec: authorizationv1.SubjectAccessReviewSpec{
+					User: "jane@example.org", Groups: []string{"system:authenticated"},
+					ResourceAttributes: &authorizationv1.ResourceAttributes{
+						Verb: "get", Resource: "configmaps", Namespace: "cruise-system", Name: name,
+					},
+				},
+			}, metav1.CreateOptions{})
+			if err != nil {
+				return false, err
+			}
+			return sar.Status.Allowed == allowed, fmt.Errorf("an authenticated user may get ConfigMap cruise-system/%s: %v", name, sar.Status.Allowed)
 		})
 	}
 }

@@ -147,33 +147,58 @@ func loadKubeconfig(path, context, namespace string) (*rest.Config, string, erro
 type kind string
 
 const (
-	kindApplication   kind = v1alpha1.ApplicationKind
-	kindGitRepository kind = v1alpha1.GitRepositoryKind
+	kindApplication           kind = v1alpha1.ApplicationKind
+	kindGitRepository         kind = v1alpha1.GitRepositoryKind
+	kindImageRepository       kind = v1alpha1.ImageRepositoryKind
+	kindImagePolicy           kind = v1alpha1.ImagePolicyKind
+	kindImageUpdateAutomation kind = v1alpha1.ImageUpdateAutomationKind
 )
 
 func (k kind) newObject() client.Object {
-	if k == kindApplication {
+	switch k {
+	case kindApplication:
 		return &v1alpha1.Application{}
+	case kindImageRepository:
+		return &v1alpha1.ImageRepository{}
+	case kindImagePolicy:
+		return &v1alpha1.ImagePolicy{}
+	case kindImageUpdateAutomation:
+		return &v1alpha1.ImageUpdateAutomation{}
 	}
 	return &v1alpha1.GitRepository{}
 }
 
 func (k kind) newList() client.ObjectList {
-	if k == kindApplication {
+	switch k {
+	case kindApplication:
 		return &v1alpha1.ApplicationList{}
+	case kindImageRepository:
+		return &v1alpha1.ImageRepositoryList{}
+	case kindImagePolicy:
+		return &v1alpha1.ImagePolicyList{}
+	case kindImageUpdateAutomation:
+		return &v1alpha1.ImageUpdateAutomationList{}
 	}
 	return &v1alpha1.GitRepositoryList{}
 }
 
-// noun is how the command line names the kind: "app" or "source".
+// noun is how the command line names the kind: "app", "source", "image
+// repository", "image policy" or "image update".
 func (k kind) noun() string {
-	if k == kindApplication {
+	switch k {
+	case kindApplication:
 		return "app"
+	case kindImageRepository:
+		return "image repository"
+	case kindImagePolicy:
+		return "image policy"
+	case kindImageUpdateAutomation:
+		return "image update"
 	}
 	return "source"
 }
 
-// listItems returns the objects of a list of either kind.
+// listItems returns the objects of a list of any of the kinds.
 func listItems(list client.ObjectList) []client.Object {
 	var out []client.Object
 	switch l := list.(type) {
@@ -182,6 +207,18 @@ func listItems(list client.ObjectList) []client.Object {
 			out = append(out, &l.Items[i])
 		}
 	case *v1alpha1.GitRepositoryList:
+		for i := range l.Items {
+			out = append(out, &l.Items[i])
+		}
+	case *v1alpha1.ImageRepositoryList:
+		for i := range l.Items {
+			out = append(out, &l.Items[i])
+		}
+	case *v1alpha1.ImagePolicyList:
+		for i := range l.Items {
+			out = append(out, &l.Items[i])
+		}
+	case *v1alpha1.ImageUpdateAutomationList:
 		for i := range l.Items {
 			out = append(out, &l.Items[i])
 		}
@@ -226,6 +263,8 @@ func statusOf(obj client.Object) objectStatus {
 			s.Revision = o.Status.Artifact.Revision
 		}
 		s.Suspended, s.LastHandledReconcileAt = o.Spec.Suspend, o.Status.LastHandledReconcileAt
+	default:
+		conds = imageStatusOf(obj, &s)
 	}
 	s.Ready = meta.FindStatusCondition(conds, v1alpha1.ConditionReady)
 	s.Stalled = meta.FindStatusCondition(conds, v1alpha1.ConditionStalled)
@@ -258,9 +297,9 @@ func (s objectStatus) readyMessage() string {
 func apiError(err error, k kind, namespace, name string) error {
 	ref := objectRef(k, namespace, name)
 	if name == "" {
-		ref = string(k) + "s in namespace " + namespace
+		ref = k.plural() + " in namespace " + namespace
 		if namespace == "" {
-			ref = string(k) + "s"
+			ref = k.plural()
 		}
 	}
 	switch {

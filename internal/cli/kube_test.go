@@ -140,7 +140,7 @@ func TestResourceCommandsBadUsage(t *testing.T) {
 		args []string
 		want string
 	}{
-		{[]string{"get"}, "cruise get: say what to work on: apps or sources"},
+		{[]string{"get"}, "cruise get: say what to work on: apps or image or images or sources"},
 		{[]string{"get", "widgets"}, `cruise get: unknown kind "widgets"`},
 		{[]string{"get", "apps", "a", "b"}, "at most one NAME expected"},
 		{[]string{"reconcile", "app"}, "the NAME of the Application is missing"},

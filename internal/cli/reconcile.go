@@ -38,7 +38,7 @@ type ReconcileOptions struct {
 
 func newReconcileCommand() *cobra.Command {
 	opts := &ReconcileOptions{Kube: defaultKubeOptions(), Timeout: 5 * time.Minute}
-	cmd := verbCommand("reconcile (app|source) NAME", "Ask the controller to reconcile an Application or GitRepository now",
+	cmd := verbCommand("reconcile (app|source|image KIND) NAME", "Ask the controller to reconcile an object now",
 		`Ask the controller to reconcile an object now instead of at its next interval,
 by setting the annotation `+v1alpha1.ReconcileRequestAnnotation+` to the current time.
 
@@ -50,8 +50,8 @@ A suspended object is not reconciled: resume it instead (cruise resume).
 
 After cruise login (or with --server), Applications are reconciled through
 the cruise server's API, unless --kubeconfig or --context is given; the
-namespace without -n is then "default". GitRepositories always go to the
-cluster.
+namespace without -n is then "default". The other kinds (source, image
+repository|policy|update) always go to the cluster.
 
 Exit codes:
   0  requested (with --wait: handled and Ready)
@@ -68,7 +68,12 @@ Exit codes:
 	}
 	app := kindCommand(kindApplication, "Reconcile an Application", run)
 	app.Flags().BoolVar(&opts.WithSource, "with-source", opts.WithSource, "have the GitRepository fetch first")
-	cmd.AddCommand(app, kindCommand(kindGitRepository, "Fetch a GitRepository now", run))
+	cmd.AddCommand(app, kindCommand(kindGitRepository, "Fetch a GitRepository now", run),
+		imageKindCommand("Reconcile an image automation object", map[kind]string{
+			kindImageRepository:       "Scan an ImageRepository now",
+			kindImagePolicy:           "Have an ImagePolicy choose again now",
+			kindImageUpdateAutomation: "Run an ImageUpdateAutomation now",
+		}, run))
 	return cmd
 }
 
@@ -76,8 +81,8 @@ func runReconcile(ctx context.Context, out io.Writer, o *ReconcileOptions, k kin
 	if o.Wait && o.Timeout <= 0 {
 		return fail(2, fmt.Errorf("invalid --timeout %s: must be positive", o.Timeout))
 	}
-	if k == kindGitRepository {
-		if err := sourceSession(&o.API, "reconcile"); err != nil {
+	if k != kindApplication {
+		if err := clusterOnly(&o.API, "reconcile", k); err != nil {
 			return err
 		}
 	} else if s, err := o.API.session(ctx, &o.Kube); err != nil {

@@ -50,16 +50,6 @@ func (s *apiSession) fail(err error) error {
 	return fail(2, err)
 }
 
-// sourceSession is the session of a command about a source that the API
-// cannot act on: the cluster is used unless --server asked for the API,
-// which is an error.
-func sourceSession(o *APIOptions, verb string) error {
-	if o.Server != "" {
-		return fail(2, fmt.Errorf("the cruise server's API cannot %s GitRepositories: use --kubeconfig or --context instead of --server", verb))
-	}
-	return nil
-}
-
 // runGetAPI is `cruise get apps|sources` through the API.
 func runGetAPI(ctx context.Context, out, errOut io.Writer, o *GetOptions, s *apiSession, k kind, name string) error {
 	if err := o.Kube.validate(); err != nil {

@@ -6,6 +6,7 @@ import (
 	"io"
 	"time"
 
+	"github.com/cruisegitops/cruise/api/v1alpha1"
 	"github.com/spf13/cobra"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 )
@@ -25,9 +26,12 @@ type SuspendOptions struct {
 
 func newSuspendCommand() *cobra.Command {
 	opts := &SuspendOptions{Kube: defaultKubeOptions()}
-	cmd := verbCommand("suspend (app|source) NAME", "Stop reconciling an Application or GitRepository",
+	cmd := verbCommand("suspend (app|source|image repository|image update) NAME", "Stop reconciling an object",
 		`Set spec.suspend of an Application (no more changes to the cluster, drift is
-left alone) or a GitRepository (no more fetches). cruise resume undoes it.
+left alone), a GitRepository (no more fetches), an ImageRepository (no more
+scans) or an ImageUpdateAutomation (no more commits). cruise resume undoes
+it. ImagePolicies have no spec.suspend: suspend the repository they read or
+the automation that writes their choice.
 
 spec.suspend is set with a merge patch, which takes no ownership of the field:
 when the object itself is deployed from Git, the next apply of a manifest
@@ -35,7 +39,7 @@ that sets spec.suspend wins.
 
 After cruise login (or with --server), Applications are suspended through
 the cruise server's API, unless --kubeconfig or --context is given; the
-namespace without -n is then "default". GitRepositories always go to the
+namespace without -n is then "default". The other kinds always go to the
 cluster.`)
 	opts.Kube.addFlags(cmd.PersistentFlags())
 	opts.API.addFlags(cmd)
@@ -43,20 +47,31 @@ cluster.`)
 		return runSuspend(cmd.Context(), cmd.OutOrStdout(), opts, k, name, true)
 	}
 	cmd.AddCommand(kindCommand(kindApplication, "Suspend an Application", run),
-		kindCommand(kindGitRepository, "Suspend a GitRepository", run))
+		kindCommand(kindGitRepository, "Suspend a GitRepository", run),
+		imageKindCommand("Suspend an ImageRepository or ImageUpdateAutomation", map[kind]string{
+			kindImageRepository:       "Suspend an ImageRepository: no more scans",
+			kindImagePolicy:           "ImagePolicies cannot be suspended: suspend their repository or automation",
+			kindImageUpdateAutomation: "Suspend an ImageUpdateAutomation: no more commits",
+		}, run))
 	return cmd
 }
 
 func newResumeCommand() *cobra.Command {
 	opts := &SuspendOptions{Kube: defaultKubeOptions(), Timeout: 5 * time.Minute}
-	cmd := verbCommand("resume (app|source) NAME", "Resume reconciling an Application or GitRepository",
-		`Clear spec.suspend of an Application or GitRepository and ask for a reconcile
-right away (see cruise reconcile). With --wait, wait until it is done and the
-object is Ready; exit code 1 when it is not within --timeout.
+	cmd := verbCommand("resume (app|source|image repository|image update) NAME", "Resume reconciling an object",
+		`Clear spec.suspend of an Application, GitRepository, ImageRepository or
+ImageUpdateAutomation and ask for a reconcile right away (see cruise
+reconcile). With --wait, wait until it is done and the object is Ready; exit
+code 1 when it is not within --timeout.
+
+Resuming an ImageUpdateAutomation also lifts its holds: the versions it
+holds back after a rollback (cruise get images shows them) are written at
+its next run, which the same request asks for (annotation
+`+v1alpha1.ReleaseHoldsAnnotation+`). This works whether or not it was suspended.
 
 After cruise login (or with --server), Applications are resumed through the
 cruise server's API, unless --kubeconfig or --context is given; the
-namespace without -n is then "default". GitRepositories always go to the
+namespace without -n is then "default". The other kinds always go to the
 cluster.`)
 	opts.Kube.addFlags(cmd.PersistentFlags())
 	opts.API.addFlags(cmd)
@@ -66,7 +81,12 @@ cluster.`)
 		return runSuspend(cmd.Context(), cmd.OutOrStdout(), opts, k, name, false)
 	}
 	cmd.AddCommand(kindCommand(kindApplication, "Resume an Application", run),
-		kindCommand(kindGitRepository, "Resume a GitRepository", run))
+		kindCommand(kindGitRepository, "Resume a GitRepository", run),
+		imageKindCommand("Resume an ImageRepository or ImageUpdateAutomation (lifting its holds)", map[kind]string{
+			kindImageRepository:       "Resume an ImageRepository",
+			kindImagePolicy:           "ImagePolicies are never suspended: resume their repository or automation",
+			kindImageUpdateAutomation: "Resume an ImageUpdateAutomation and lift its holds",
+		}, run))
 	return cmd
 }
 
@@ -80,8 +100,11 @@ func runSuspend(ctx context.Context, out io.Writer, o *SuspendOptions, k kind, n
 	if suspend {
 		verb = "suspend"
 	}
-	if k == kindGitRepository {
-		if err := sourceSession(&o.API, verb); err != nil {
+	if k == kindImagePolicy {
+		return fail(2, policySuspendError(verb))
+	}
+	if k != kindApplication {
+		if err := clusterOnly(&o.API, verb, k); err != nil {
 			return err
 		}
 	} else if s, err := o.API.session(ctx, &o.Kube); err != nil {
@@ -105,11 +128,22 @@ func runSuspend(ctx context.Context, out io.Writer, o *SuspendOptions, k kind, n
 		fmt.Fprintf(out, "✓ %s suspended\n", ref)
 		return nil
 	}
-	at, err := requestReconcile(ctx, kc, obj, map[string]any{"suspend": false})
-	if err != nil {
-		return apiError(err, k, kc.namespace, name)
+	var at string
+	if auto, ok := obj.(*v1alpha1.ImageUpdateAutomation); ok {
+		held := auto.Status.Held
+		if at, err = releaseHolds(ctx, kc, auto); err != nil {
+			return apiError(err, k, kc.namespace, name)
+		}
+		fmt.Fprintf(out, "✓ %s resumed, holds released, reconcile requested\n", ref)
+		for _, h := range held {
+			fmt.Fprintf(out, "  hold of %s on %s released\n", h.Policy, h.Ref.String())
+		}
+	} else {
+		if at, err = requestReconcile(ctx, kc, obj, map[string]any{"suspend": false}); err != nil {
+			return apiError(err, k, kc.namespace, name)
+		}
+		fmt.Fprintf(out, "✓ %s resumed, reconcile requested\n", ref)
 	}
-	fmt.Fprintf(out, "✓ %s resumed, reconcile requested\n", ref)
 	if !o.Wait {
 		return nil
 	}

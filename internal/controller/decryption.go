@@ -33,8 +33,10 @@ func (r *ApplicationReconciler) decryption(ctx context.Context, app *cruisev1.Ap
 	if !ok {
 		return nil, nil, nil
 	}
+	// Past the cache, as the Application itself is read: a Secret created
+	// just before the Application must not fail its first sync.
 	secret := &corev1.Secret{}
-	if err := r.Client.Get(ctx, key, secret); err != nil {
+	if err := r.APIReader.Get(ctx, key, secret); err != nil {
 		if apierrors.IsNotFound(err) {
 			return nil, nil, transient(cruisev1.ReasonSecretNotFound, fmt.Errorf("decryption Secret %s not found (spec.decryption.secretRef)", key))
 		}

@@ -76,7 +76,7 @@ func TestRenderDigestOfSensitiveObjects(t *testing.T) {
 	if d(obj("1234", true), "k1") == plain {
 		t.Fatal("a sensitive object is hashed like a plain one")
 	}
-	if d(obj("1234", true), "k1") != d(obj("1234", true), "k1") {
+	if first, again := d(obj("1234", true), "k1"), d(obj("1234", true), "k1"); first != again {
 		t.Fatal("the digest of a sensitive object is not stable under one key")
 	}
 	if d(obj("1234", true), "k1") == d(obj("1234", true), "k2") {

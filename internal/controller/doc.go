@@ -1,15 +1,16 @@
 // Package controller holds cruise's reconcilers: GitRepository, which
-// fetches a repository on its interval (or at once on a push webhook), and
+// fetches a repository on its interval (or at once on a push webhook),
 // Application, which renders a path of that repository and keeps it
 // applied to the cluster in both directions: new commits are deployed, and
-// changes made in the cluster that Git does not describe are reverted.
+// changes made in the cluster that Git does not describe are reverted, and
+// SealedSecret, which decrypts sealed values into Secrets.
 //
 // Each reconciler has the same shape: get the object, defer the status
 // patch, handle deletion (finalizer) and suspension, then run an ordered
 // list of phases. A phase returns a typed error (see errors.go) that says
 // which condition reason to report and whether retrying can help; one
 // function (outcomes.finish) turns it into conditions, an event, a log line
-// and the requeue, for both reconcilers. No error goes back to the
+// and the requeue, for every reconciler. No error goes back to the
 // workqueue: failures are retried on the object's own schedule (first
 // retry after retryInterval, then doubling up to interval, reset on
 // success) and every requeue is jittered (retry.go).
@@ -28,6 +29,14 @@
 // or applying anything. The store and each sync hold the checkouts they
 // use; the StorageCollector removes the rest from the Git cache after
 // each new revision and on a schedule, so the disk use stays flat.
+//
+// SealedSecrets are unsealed by a third reconciler with the cluster's
+// sealing keys, which the key manager (sealingKeys, on the leader) creates
+// on first start, rotates, publishes and reloads when the keys Secret
+// changes. The reconciler writes the Secret a SealedSecret describes only
+// when every value opens as that namespace, name and key, never writes a
+// Secret it does not control, and watches Secrets through metadata only,
+// so no Secret data is cached for it.
 //
 // Drift is seen through metadata-only informers on the kinds the
 // Applications manage, filtered by cruise's owner labels, so memory stays

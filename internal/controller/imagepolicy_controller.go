@@ -335,7 +335,7 @@ func (repositoryChanged) Update(e event.UpdateEvent) bool {
 // reconcilers, sharing one tag store.
 func setupImageScanning(mgr ctrl.Manager, recorder events.EventRecorder, m *Metrics) error {
 	tags := NewImageTagStore()
-	repos := &ImageRepositoryReconciler{Client: mgr.GetClient(), Tags: tags, Recorder: recorder, Metrics: m}
+	repos := &ImageRepositoryReconciler{Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(), Tags: tags, Recorder: recorder, Metrics: m}
 	if err := repos.SetupWithManager(mgr); err != nil {
 		return fmt.Errorf("set up ImageRepository controller: %w", err)
 	}

@@ -33,10 +33,14 @@ const latestTagsInStatus = 10
 // interval and publishes them in Tags, for the ImagePolicies. The status
 // carries a summary only.
 type ImageRepositoryReconciler struct {
-	Client   client.Client
-	Tags     *ImageTagStore
-	Recorder events.EventRecorder
-	Metrics  *Metrics
+	Client client.Client
+	// APIReader reads the Secrets a scan uses, past the cache: one read
+	// per scan, and a Secret created just before the ImageRepository is
+	// found even before the cache has seen it.
+	APIReader client.Reader
+	Tags      *ImageTagStore
+	Recorder  events.EventRecorder
+	Metrics   *Metrics
 	// Now is the clock; time.Now when nil.
 	Now func() time.Time
 

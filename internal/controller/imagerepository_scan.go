@@ -94,7 +94,11 @@ func (r *ImageRepositoryReconciler) scanOf(ctx context.Context, repo *cruisev1.I
 func (r *ImageRepositoryReconciler) secret(ctx context.Context, ns, name, what string) (*corev1.Secret, error) {
 	secret := &corev1.Secret{}
 	key := types.NamespacedName{Namespace: ns, Name: name}
-	if err := r.Client.Get(ctx, key, secret); err != nil {
+	reader := r.APIReader
+	if reader == nil {
+		reader = r.Client
+	}
+	if err := reader.Get(ctx, key, secret); err != nil {
 		reason := cruisev1.ReasonScanFailed
 		if apierrors.IsNotFound(err) {
 			reason = cruisev1.ReasonSecretNotFound

@@ -48,7 +48,7 @@ func TestImageUpdateOverSSH(t *testing.T) {
 	if !meta.IsStatusConditionTrue(a.Status.Conditions, cruisev1.ConditionStalled) {
 		t.Errorf("refused credentials should stall: %v", a.Status.Conditions)
 	}
-	if msg := readyMessage(a); !strings.Contains(msg, srv.Addr) || containsKeyLine(msg, wrongKey) {
+	if msg := readyMessage(a.Status.Conditions); !strings.Contains(msg, srv.Addr) || containsKeyLine(msg, wrongKey) {
 		t.Errorf("message %q: want the server named, no key", msg)
 	}
 	if ev := f.events("refused", cruisev1.ReasonAuthenticationFailed); len(ev) == 0 || ev[0].Type != "Warning" {
@@ -89,7 +89,7 @@ func TestImageUpdateWrongPushCredentials(t *testing.T) {
 	})
 	for _, name := range []string{"repo-push-secret", "own-push-secret"} {
 		a := f.waitAuto(name, metav1.ConditionFalse, cruisev1.ReasonAuthenticationFailed)
-		if msg := readyMessage(a); strings.Contains(msg, "battery-staple") || !strings.Contains(msg, "authentication") {
+		if msg := readyMessage(a.Status.Conditions); strings.Contains(msg, "battery-staple") || !strings.Contains(msg, "authentication") {
 			t.Errorf("%s: message %q", name, msg)
 		}
 	}
@@ -249,7 +249,7 @@ func TestImageUpdateRefuses(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			a := f.with(t).waitAuto(tt.name, metav1.ConditionFalse, tt.reason)
-			msg := readyMessage(a)
+			msg := readyMessage(a.Status.Conditions)
 			if !strings.Contains(msg, tt.want) || strings.Contains(msg, "\n") {
 				t.Errorf("message %q: want one line saying %q", msg, tt.want)
 			}

@@ -207,14 +207,6 @@ func (f *imgFixture) waitHead(branch, old string) string {
 	return h
 }
 
-// readyMessage is the automation's Ready message.
-func readyMessage(a *cruisev1.ImageUpdateAutomation) string {
-	if c := meta.FindStatusCondition(a.Status.Conditions, cruisev1.ConditionReady); c != nil {
-		return c.Message
-	}
-	return ""
-}
-
 // secret creates a Secret of the test's namespace.
 func (f *imgFixture) secret(name string, data map[string][]byte) {
 	f.t.Helper()

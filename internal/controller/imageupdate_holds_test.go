@@ -139,7 +139,7 @@ func (f *imgFixture) expectHeld(a *cruisev1.ImageUpdateAutomation, ref *cruisev1
 	}
 	want := "held " + f.ns + "/app at " + ref.String() + ": Git has " + found + " instead (reverted or changed by hand; noticed at " +
 		commit[:7] + "); a newer tag or `cruise resume image update web` releases it"
-	if conditionReason(a) != cruisev1.ReasonHeld || !ready(a.Status.Conditions, a.Generation) || !strings.Contains(readyMessage(a), want) {
+	if conditionReason(a) != cruisev1.ReasonHeld || !ready(a.Status.Conditions, a.Generation) || !strings.Contains(readyMessage(a.Status.Conditions), want) {
 		f.t.Errorf("Ready %v, want True Held saying %q", a.Status.Conditions, want)
 	}
 }

@@ -144,7 +144,7 @@ func (r *ImageUpdateAutomationReconciler) pushAuth(ctx context.Context, auto *cr
 // backs off rather than stalls.
 func (r *ImageUpdateAutomationReconciler) secret(ctx context.Context, key types.NamespacedName, what string) (*corev1.Secret, error) {
 	secret := &corev1.Secret{}
-	if err := r.Client.Get(ctx, key, secret); err != nil {
+	if err := r.APIReader.Get(ctx, key, secret); err != nil {
 		reason := cruisev1.ReasonPushFailed
 		if apierrors.IsNotFound(err) {
 			reason = cruisev1.ReasonSecretNotFound
@@ -197,8 +197,12 @@ func (r *ImageUpdateAutomationReconciler) policies(ctx context.Context, auto *cr
 	if err != nil {
 		return nil, err
 	}
+	// Read past the cache: a run may be the reaction to a policy's new
+	// choice, and a cache that has not seen it yet would make the run
+	// write nothing, with no later event to run again. Runs are rare (an
+	// interval, a new choice), so the uncached list costs little.
 	var list cruisev1.ImagePolicyList
-	if err := r.Client.List(ctx, &list, client.InNamespace(auto.Namespace)); err != nil {
+	if err := r.APIReader.List(ctx, &list, client.InNamespace(auto.Namespace)); err != nil {
 		return nil, transient(cruisev1.ReasonPushFailed, fmt.Errorf("list ImagePolicies of %s: %w", auto.Namespace, err))
 	}
 	out := make(map[string]imageupdate.Policy, len(list.Items))

@@ -143,7 +143,7 @@ func TestImageUpdateMissingPolicy(t *testing.T) {
 		s.PolicySelector = &metav1.LabelSelector{MatchLabels: map[string]string{"auto": "yes"}}
 	})
 	a := f.waitAuto("web", metav1.ConditionFalse, cruisev1.ReasonPolicyNotFound)
-	msg := readyMessage(a)
+	msg := readyMessage(a.Status.Conditions)
 	for _, want := range []string{
 		"marker " + f.ns + ":nope at apps/a.yaml:2: no ImagePolicy " + f.ns + "/nope",
 		"marker " + f.ns + ":hidden at apps/a.yaml:3: ImagePolicy " + f.ns + "/hidden is not selected by spec.policySelector",
@@ -182,11 +182,11 @@ func TestImageUpdatePushBranchTemplate(t *testing.T) {
 	var a *cruisev1.ImageUpdateAutomation
 	f.eventually("a push to an image-updates/ branch", func() (bool, string) {
 		a = f.getAuto("web")
-		return a.Status.LastPushCommit != "", readyMessage(a)
+		return a.Status.LastPushCommit != "", readyMessage(a.Status.Conditions)
 	})
 	refs := strings.Fields(gitOut(t, f.dir, "for-each-ref", "--format=%(refname:short)", "refs/heads/image-updates/"))
 	if len(refs) != 1 || len(refs[0]) != len("image-updates/")+10 {
-		t.Fatalf("branches %q: want one image-updates/<change ID> (%s)", refs, readyMessage(a))
+		t.Fatalf("branches %q: want one image-updates/<change ID> (%s)", refs, readyMessage(a.Status.Conditions))
 	}
 	branch := refs[0]
 	if h := f.head(branch); h != a.Status.LastPushCommit {
@@ -200,8 +200,8 @@ func TestImageUpdatePushBranchTemplate(t *testing.T) {
 	}
 
 	a = f.run("web")
-	if readyMessage(a) != "branch "+branch+" already holds the update of main" || a.Status.LastPushCommit != f.head(branch) {
-		t.Errorf("second run: %q, branch at %s", readyMessage(a), f.head(branch))
+	if readyMessage(a.Status.Conditions) != "branch "+branch+" already holds the update of main" || a.Status.LastPushCommit != f.head(branch) {
+		t.Errorf("second run: %q, branch at %s", readyMessage(a.Status.Conditions), f.head(branch))
 	}
 }
 

@@ -39,6 +39,14 @@ var (
 
 const testServerURL = "https://cruise.example.com"
 
+// The test controller's sealing keys: in a namespace of their own, and
+// rotated every few seconds, so that every SealedSecret test also runs
+// while keys are added.
+const (
+	keysNamespace = "cruise-keys-test"
+	keysRotation  = 4 * time.Second
+)
+
 func TestMain(m *testing.M) {
 	os.Exit(clustertest.Main(m, devcluster.ProfileAPI, &env, startController))
 }
@@ -84,8 +92,11 @@ func startController(ctx context.Context, e *clustertest.Env) error {
 		ServerURL: testServerURL, Metrics: nm, MinBackoff: 50 * time.Millisecond, MaxBackoff: 2 * time.Second,
 		Logger: slog.New(slog.DiscardHandler),
 	})
-	if err = controller.Setup(mgr, controller.Options{Fetcher: fetcher, Metrics: m,
-		Notifications: notifications, AlertStatusInterval: 200 * time.Millisecond}); err != nil {
+	if err = controller.Setup(mgr, controller.Options{
+		Fetcher: fetcher, Metrics: m,
+		Sealing:       &controller.SealingOptions{KeysNamespace: keysNamespace, RotationInterval: keysRotation},
+		Notifications: notifications, AlertStatusInterval: 200 * time.Millisecond,
+	}); err != nil {
 		return err
 	}
 	k8s, err = client.New(e.Config, client.Options{Scheme: scheme})

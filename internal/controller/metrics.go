@@ -6,6 +6,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/cruisegitops/cruise/internal/seal"
 	gitsource "github.com/cruisegitops/cruise/internal/source"
 )
 
@@ -20,6 +21,9 @@ type Metrics struct {
 	objects          *prometheus.CounterVec
 	storageRemoved   *prometheus.CounterVec
 	image            *imageMetrics
+	sealingKeys      prometheus.Gauge
+	sealingNewest    prometheus.Gauge
+	unseals          *prometheus.CounterVec
 
 	// storage is the Fetcher whose cache the cruise_storage_* gauges
 	// read at scrape time (Fetcher.Usage does no I/O); unset, they read 0.
@@ -54,6 +58,18 @@ func NewMetrics(reg prometheus.Registerer) (*Metrics, error) {
 			Name: "cruise_storage_removed_total",
 			Help: "Directories the storage collector removed from the Git cache, by kind (checkout, clone).",
 		}, []string{"kind"}),
+		sealingKeys: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "cruise_sealing_keys",
+			Help: "Sealing keys the controller holds (every one unseals, the newest seals).",
+		}),
+		sealingNewest: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "cruise_sealing_newest_key_timestamp_seconds",
+			Help: "Creation time of the newest sealing key, in Unix seconds: alert when it is older than the rotation interval.",
+		}),
+		unseals: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "cruise_sealedsecret_unseal_total",
+			Help: "SealedSecrets decrypted, by result (success: every value opened; failure: at least one did not).",
+		}, []string{"result"}),
 	}
 	usage := func(name, help string, v func(gitsource.Usage) float64) prometheus.Collector {
 		return prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: name, Help: help}, func() float64 {
@@ -66,6 +82,7 @@ func NewMetrics(reg prometheus.Registerer) (*Metrics, error) {
 	}
 	for _, c := range []prometheus.Collector{
 		m.fetchDuration, m.driftCorrections, m.driftDetected, m.changesSeen, m.objects, m.storageRemoved,
+		m.sealingKeys, m.sealingNewest, m.unseals,
 		usage("cruise_storage_bytes", "Disk used by the Git cache (clones and checkouts), in allocated bytes.",
 			func(u gitsource.Usage) float64 { return float64(u.Bytes) }),
 		usage("cruise_storage_limit_bytes", "The Git cache's storage limit (--storage-limit).",
@@ -134,4 +151,26 @@ func (m *Metrics) observeCollection(c gitsource.Collection) {
 	}
 	m.storageRemoved.WithLabelValues("checkout").Add(float64(c.RemovedCheckouts))
 	m.storageRemoved.WithLabelValues("clone").Add(float64(c.RemovedClones))
+}
+
+// observeKeys records the ring the controller holds.
+func (m *Metrics) observeKeys(ring seal.Ring) {
+	if m == nil {
+		return
+	}
+	m.sealingKeys.Set(float64(ring.Len()))
+	if newest, ok := ring.Newest(); ok {
+		m.sealingNewest.Set(float64(newest.Created.Unix()))
+	}
+}
+
+func (m *Metrics) countUnseal(err error) {
+	if m == nil {
+		return
+	}
+	result := "success"
+	if err != nil {
+		result = "failure"
+	}
+	m.unseals.WithLabelValues(result).Inc()
 }

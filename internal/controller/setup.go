@@ -4,9 +4,12 @@ import (
 	"fmt"
 	"time"
 
+	"k8s.io/client-go/tools/events"
 	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	notification "github.com/cruisegitops/cruise/internal/notify"
+	"github.com/cruisegitops/cruise/internal/sealkeys"
 	gitsource "github.com/cruisegitops/cruise/internal/source"
 )
 
@@ -26,12 +29,25 @@ type Options struct {
 	Notifications *notification.Dispatcher
 	// AlertStatusInterval; default DefaultAlertStatusInterval.
 	AlertStatusInterval time.Duration
+	// Sealing runs the sealing key manager and the SealedSecret
+	// reconciler; nil leaves both out.
+	Sealing *SealingOptions
+}
+
+// SealingOptions configure sealed secrets.
+type SealingOptions struct {
+	// KeysNamespace holds the keys Secret and the public-key ConfigMap;
+	// default sealkeys.DefaultNamespace.
+	KeysNamespace string
+	// RotationInterval adds a key when the newest is this old; 0 never.
+	RotationInterval time.Duration
 }
 
 // Setup registers the reconcilers with mgr (GitRepository and Application
 // sharing one artifact store; ImageRepository and ImagePolicy sharing one
 // tag store; ImageUpdateAutomation; Provider and Alert with
-// o.Notifications), and the storage collector of the Fetcher's cache.
+// o.Notifications), the storage collector of the Fetcher's cache, and with
+// o.Sealing the key manager and the SealedSecret reconciler.
 func Setup(mgr ctrl.Manager, o Options) error {
 	artifacts := NewArtifactStore()
 	recorder := mgr.GetEventRecorder("cruise-controller")
@@ -72,5 +88,31 @@ func Setup(mgr ctrl.Manager, o Options) error {
 	if err := mgr.Add(collector); err != nil {
 		return fmt.Errorf("set up storage collector: %w", err)
 	}
+	if o.Sealing != nil {
+		if err := setupSealing(mgr, *o.Sealing, recorder, o.Metrics); err != nil {
+			return fmt.Errorf("set up sealed secrets: %w", err)
+		}
+	}
 	return nil
+}
+
+// setupSealing registers the key manager and the SealedSecret reconciler,
+// both on the leader only.
+func setupSealing(mgr ctrl.Manager, o SealingOptions, recorder events.EventRecorder, m *Metrics) error {
+	// The keys are written with retries on conflicts, so they are read
+	// past the cache.
+	direct, err := client.New(mgr.GetConfig(), client.Options{
+		Scheme: mgr.GetScheme(), Mapper: mgr.GetRESTMapper(), HTTPClient: mgr.GetHTTPClient(),
+	})
+	if err != nil {
+		return err
+	}
+	keys := newSealingKeys(sealkeys.Store{Client: direct, Namespace: o.KeysNamespace}, mgr.GetCache(), o.RotationInterval, m)
+	if err := mgr.Add(keys); err != nil {
+		return err
+	}
+	r := &SealedSecretReconciler{
+		Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(), Keys: keys, Recorder: recorder, Metrics: m,
+	}
+	return r.SetupWithManager(mgr)
 }

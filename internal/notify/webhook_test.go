@@ -196,9 +196,18 @@ func TestWebhookConfigErrors(t *testing.T) {
 			}
 		})
 	}
-	for _, typ := range []string{notify.TypeSMTP, "carrier-pigeon"} {
-		if _, err := notify.NewSender(notify.ProviderConfig{Type: typ}); !errors.Is(err, notify.ErrUnsupported) {
-			t.Errorf("type %s: error %v, want ErrUnsupported", typ, err)
+	if _, err := notify.NewSender(notify.ProviderConfig{Type: "carrier-pigeon"}); !errors.Is(err, notify.ErrUnsupported) {
+		t.Errorf("an unknown type: error %v, want ErrUnsupported", err)
+	}
+}
+
+// TestNewSenderKnowsEveryType: every type the Provider kind allows has a
+// constructor (whatever it thinks of an empty configuration).
+func TestNewSenderKnowsEveryType(t *testing.T) {
+	for _, typ := range []string{notify.TypeSMTP, notify.TypeWebhook, notify.TypeSlack, notify.TypeMSTeams, notify.TypeDiscord,
+		notify.TypeGoogleChat, notify.TypeMattermost, notify.TypeGitHub, notify.TypeGitLab, notify.TypeGitea} {
+		if _, err := notify.NewSender(notify.ProviderConfig{Type: typ}); errors.Is(err, notify.ErrUnsupported) {
+			t.Errorf("type %s: %v", typ, err)
 		}
 	}
 }

@@ -41,8 +41,8 @@ type Ring struct {
 	keys []Key
 }
 
-// NewRing orders keys by creation time and drops repeated identities,
-// keeping the earliest creation time of each.
+// NewRing orders keys by creation time (then public key) and drops
+// repeated identities, keeping the earliest creation time of each.
 func NewRing(keys ...Key) Ring {
 	var r Ring
 	r.Add(keys...)
@@ -62,7 +62,16 @@ func (r *Ring) Add(keys ...Key) int {
 		r.keys = append(r.keys, k)
 		added++
 	}
-	sort.SliceStable(r.keys, func(i, j int) bool { return r.keys[i].Created.Before(r.keys[j].Created) })
+	// Keys made in the same second (creation times are kept to the
+	// second) are ordered by public key, so that every reader of the same
+	// keys agrees on the newest, whatever order it read them in.
+	sort.Slice(r.keys, func(i, j int) bool {
+		a, b := r.keys[i], r.keys[j]
+		if !a.Created.Equal(b.Created) {
+			return a.Created.Before(b.Created)
+		}
+		return a.Recipient().String() < b.Recipient().String()
+	})
 	return added
 }
 

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -73,7 +74,7 @@ func decode(secret *corev1.Secret) (seal.Ring, error) {
 		}
 		keys, err := seal.ParseKeys(bytes.NewReader(data), secret.CreationTimestamp.UTC())
 		if err != nil {
-			return seal.Ring{}, fmt.Errorf("Secret %s/%s, entry %s: %w", secret.Namespace, secret.Name, name, err)
+			return seal.Ring{}, fmt.Errorf("keys Secret %s/%s, entry %s: %w", secret.Namespace, secret.Name, name, err)
 		}
 		ring.Add(keys...)
 	}
@@ -139,10 +140,33 @@ func (s Store) Add(ctx context.Context, keys ...seal.Key) (seal.Ring, int, error
 	if err != nil {
 		return seal.Ring{}, 0, err
 	}
-	if err := s.Publish(ctx, ring); err != nil {
+	if ring, err = s.publishCurrent(ctx, ring); err != nil {
 		return ring, added, err
 	}
 	return ring, added, nil
+}
+
+// publishCurrent publishes ring, then reads the Secret again and
+// publishes what it holds until the two agree. Two writers adding keys at
+// once (a rotation during a restore) each publish the ring they wrote;
+// without the second read the earlier one's could be published last. With
+// it, whoever publishes last has read the Secret after every write that
+// went before. It returns the ring as published.
+func (s Store) publishCurrent(ctx context.Context, ring seal.Ring) (seal.Ring, error) {
+	for range 5 {
+		if err := s.Publish(ctx, ring); err != nil {
+			return ring, err
+		}
+		now, err := s.Load(ctx)
+		if err != nil {
+			return ring, err
+		}
+		if slices.Equal(now.Recipients(), ring.Recipients()) {
+			return ring, nil
+		}
+		ring = now
+	}
+	return ring, fmt.Errorf("publish ConfigMap %s/%s: the keys kept changing while publishing; the controller publishes them on its next change", s.ns(), PublicName)
 }
 
 func (s Store) ensureNamespace(ctx context.Context) error {

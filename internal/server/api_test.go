@@ -208,7 +208,8 @@ func TestOpenAPI(t *testing.T) {
 	if code := ts.call("GET", "/api/v1/openapi.json", "", nil, &doc); code != 200 || doc.OpenAPI != "3.1.0" {
 		t.Fatalf("openapi = %d %q", code, doc.OpenAPI)
 	}
-	for _, p := range []string{"/api/v1/applications", "/api/v1/namespaces/{ns}/applications/{name}/rollback", "/api/v1/watch/applications", "/api/v1/sealing/publickey"} {
+	for _, p := range []string{"/api/v1/applications", "/api/v1/namespaces/{ns}/applications/{name}/rollback", "/api/v1/watch/applications", "/api/v1/sealing/publickey",
+		"/api/v1/namespaces/{ns}/applications/{name}/images"} {
 		if doc.Paths[p] == nil {
 			t.Errorf("no path %s in %v", p, doc.Paths)
 		}

@@ -29,6 +29,18 @@
 // The operator then deploys that commit like any other: auto-sync has
 // nothing to fight.
 //
+// # Images
+//
+// An application's images (GET .../applications/{name}/images, and the
+// Images section of its page) come from the pod templates of the
+// workloads its status records, matched by repository (nginx is
+// index.docker.io/library/nginx) against the ImageRepositories that
+// ImagePolicies read. Each policy's choice, the newer tags the
+// repository's last scan knows (ranked by the policy) and the versions
+// ImageUpdateAutomations hold back after a rollback are shown. All of it
+// is read as the user; what RBAC refuses is left out with a note saying
+// so, never turned into an error.
+//
 // # Browser security
 //
 // Sessions are AES-GCM sealed cookies (HttpOnly, SameSite=Lax, Secure

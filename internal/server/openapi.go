@@ -28,6 +28,8 @@ var apiRoutes = []route{
 	{method: "get", path: "/namespaces/{ns}/applications/{name}/diff", summary: "What a sync would change now (server-side dry-run as the user)", response: apiv1.Diff{}},
 	{method: "get", path: "/namespaces/{ns}/applications/{name}/events", summary: "Its Kubernetes events, newest first", response: apiv1.EventList{}},
 	{method: "get", path: "/namespaces/{ns}/applications/{name}/history", summary: "Its syncs, newest first", response: apiv1.History{}},
+	{method: "get", path: "/namespaces/{ns}/applications/{name}/images", summary: "Its workloads' container images, the tags ImagePolicies chose for them, newer tags known and holds",
+		response: apiv1.ApplicationImages{}},
 	{method: "post", path: "/namespaces/{ns}/applications/{name}/sync", summary: "Reconcile now", response: apiv1.ActionResult{}},
 	{method: "post", path: "/namespaces/{ns}/applications/{name}/suspend", summary: "Stop reconciling", response: apiv1.ActionResult{}},
 	{method: "post", path: "/namespaces/{ns}/applications/{name}/resume", summary: "Reconcile again", response: apiv1.ActionResult{}},

@@ -259,6 +259,7 @@ func (s *Server) routes() http.Handler {
 	api("GET /api/v1/namespaces/{ns}/applications/{name}/diff", s.handleDiff)
 	api("GET /api/v1/namespaces/{ns}/applications/{name}/events", s.handleEvents)
 	api("GET /api/v1/namespaces/{ns}/applications/{name}/history", s.handleHistory)
+	api("GET /api/v1/namespaces/{ns}/applications/{name}/images", s.handleImages)
 	api("POST /api/v1/namespaces/{ns}/applications/{name}/sync", s.handleSync)
 	api("POST /api/v1/namespaces/{ns}/applications/{name}/suspend", s.handleSuspend)
 	api("POST /api/v1/namespaces/{ns}/applications/{name}/resume", s.handleResume)

@@ -253,8 +253,14 @@ func (s *Server) appPage(w http.ResponseWriter, r *http.Request) (*web.AppPage, 
 	if err != nil {
 		events = nil // a user who may not read Events still sees the rest
 	}
-	return &web.AppPage{Common: s.common(w, r, ns+"/"+name), App: toApplication(app), Tree: tree,
-		History: toHistory(app), Events: events}, nil
+	p := &web.AppPage{Common: s.common(w, r, ns+"/"+name), App: toApplication(app), Tree: tree,
+		History: toHistory(app), Events: events}
+	// Images are an extra: when they cannot be read the page says so in
+	// their section and shows the rest.
+	if p.Images, err = s.applicationImages(r.Context(), app); err != nil {
+		p.ImagesErr = err.Error()
+	}
+	return p, nil
 }
 
 func (s *Server) handleAppPage(w http.ResponseWriter, r *http.Request) {

@@ -241,3 +241,81 @@ type SealingPublicKey struct {
 	// Recipients are every key the cluster unseals with, oldest first.
 	Recipients []string `json:"recipients"`
 }
+
+// ApplicationImages is GET .../applications/{name}/images: the container
+// images of the application's workloads and, where an ImagePolicy follows
+// an image's repository, the tag it chose and the newer tags known.
+type ApplicationImages struct {
+	// Items are one per container and matching policy: a container whose
+	// repository no policy follows has one item without Policy, one that
+	// two policies follow has two.
+	Items []ApplicationImage `json:"items"`
+	// Notes say what the user may not read (or what is not installed),
+	// so that a missing policy is not mistaken for "no policy".
+	Notes []string `json:"notes,omitempty"`
+}
+
+// ApplicationImage is one container's image and what a policy says of it.
+type ApplicationImage struct {
+	// Workload is the object whose pod template runs the container.
+	Workload  WorkloadRef `json:"workload"`
+	Container string      `json:"container"`
+	// Init is true for an init container.
+	Init bool `json:"init,omitempty"`
+	// Image is the reference as the pod template writes it.
+	Image string `json:"image"`
+	// Repository is the image's repository with the registry spelled out
+	// (index.docker.io/library/nginx for nginx); empty when Image does
+	// not parse.
+	Repository string `json:"repository,omitempty"`
+	// Tag and Digest are the running image's; either may be empty.
+	Tag    string `json:"tag,omitempty"`
+	Digest string `json:"digest,omitempty"`
+	// Policy is the ImagePolicy, "namespace/name", following Repository
+	// through ImageRepository ("namespace/name"); both are empty when no
+	// policy the user may read follows it.
+	Policy          string `json:"policy,omitempty"`
+	ImageRepository string `json:"imageRepository,omitempty"`
+	// PolicyReady is the policy's Ready condition ("True", "False",
+	// "Unknown") and PolicyMessage its message.
+	PolicyReady   string `json:"policyReady,omitempty"`
+	PolicyMessage string `json:"policyMessage,omitempty"`
+	// Latest is the tag the policy chose (status.latestRef), the one an
+	// ImageUpdateAutomation would deploy; LatestDigest its digest when
+	// the policy pins digests.
+	Latest       string `json:"latest,omitempty"`
+	LatestDigest string `json:"latestDigest,omitempty"`
+	// UpdateAvailable is true when the policy chose another tag than the
+	// running one and prefers it (or the running tag is not one the
+	// policy would ever choose).
+	UpdateAvailable bool `json:"updateAvailable"`
+	// Newer are the tags of the repository's last scan (its ten newest)
+	// and Latest that the policy prefers to the running tag, preferred
+	// first. Empty when the running tag is not one the policy ranks.
+	Newer []string `json:"newer,omitempty"`
+	// Held are the versions ImageUpdateAutomations hold back for the
+	// policy after a rollback.
+	Held []ImageHold `json:"held,omitempty"`
+}
+
+// WorkloadRef names a workload: Deployment, StatefulSet, DaemonSet,
+// ReplicaSet, Job, CronJob or Pod.
+type WorkloadRef struct {
+	Kind      string `json:"kind"`
+	Namespace string `json:"namespace"`
+	Name      string `json:"name"`
+}
+
+// ImageHold is a version an ImageUpdateAutomation does not write again
+// until a newer one appears or the hold is lifted (cruise resume image
+// update NAME).
+type ImageHold struct {
+	// Automation is the ImageUpdateAutomation, "namespace/name".
+	Automation string `json:"automation"`
+	// Tag and Image are the held version ("name:tag[@digest]").
+	Tag   string `json:"tag"`
+	Image string `json:"image"`
+	// Commit is the branch head at which the rollback was noticed.
+	Commit string    `json:"commit,omitempty"`
+	Since  time.Time `json:"since"`
+}

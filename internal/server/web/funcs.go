@@ -43,7 +43,17 @@ func funcs(assets map[string]*asset) template.FuncMap {
 		"spans":        spans,
 		"graph":        drawGraph,
 		"statusText":   http.StatusText,
+		"inNamespace":  inNamespace,
 	}
+}
+
+// inNamespace shortens "namespace/name" to name when it is in ns, the
+// page's namespace.
+func inNamespace(ns, key string) string {
+	if name, ok := strings.CutPrefix(key, ns+"/"); ok {
+		return name
+	}
+	return key
 }
 
 func appURL(namespace, name string) string {

@@ -60,6 +60,10 @@ type AppPage struct {
 	Tree    apiv1.ResourceTree
 	History []apiv1.HistoryEntry // newest first
 	Events  []apiv1.Event
+	// Images are the containers' images and what ImagePolicies say of
+	// them; ImagesErr, when set, says why they could not be read.
+	Images    apiv1.ApplicationImages
+	ImagesErr string
 }
 
 // DiffPage is /apps/{namespace}/{name}/diff.

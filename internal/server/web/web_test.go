@@ -59,6 +59,7 @@ func appPage(app apiv1.Application, tree apiv1.ResourceTree) *AppPage {
 			{Type: "Warning", Reason: "HealthCheckFailed", Message: "web: 1 of 3 replicas unavailable", Count: 4, Time: t0},
 			{Type: "Normal", Reason: "Synced", Message: "applied main@sha1:" + commit + ": 6 objects", Count: 1, Time: t0.Add(-time.Hour)},
 		},
+		Images: shopImages(),
 	}
 }
 
@@ -281,6 +282,7 @@ func hostilePages(t *testing.T) map[string]string {
 	ap.Common = c
 	ap.History[0].Subject, ap.History[0].Author, ap.History[0].Error, ap.History[2].Subject = evil, evil, evil, evil
 	ap.Events[0].Message, ap.Events[0].Reason, ap.Events[0].Type = evil, evil, evil
+	ap.Images, ap.ImagesErr = hostileImages(), evil
 	pages := map[string]func(io.Writer) error{
 		"overview": func(w io.Writer) error {
 			return r.Overview(w, &OverviewPage{Common: c, Apps: []apiv1.Application{app}, Total: 1,
