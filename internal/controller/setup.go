@@ -43,7 +43,7 @@ type SealingOptions struct {
 // reconciler.
 func Setup(mgr ctrl.Manager, o Options) error {
 	artifacts := NewArtifactStore()
-	recorder := mgr.GetEventRecorder("cruise-controller")
+	recorder := o.Metrics.countingFailures(mgr.GetEventRecorder("cruise-controller"), mgr.GetScheme())
 	repos := &GitRepositoryReconciler{
 		Client: mgr.GetClient(), Fetcher: o.Fetcher, Artifacts: artifacts, Recorder: recorder, Metrics: o.Metrics,
 	}
@@ -65,6 +65,9 @@ func Setup(mgr ctrl.Manager, o Options) error {
 		return fmt.Errorf("set up ImageUpdateAutomation controller: %w", err)
 	}
 	o.Metrics.watchStorage(o.Fetcher)
+	if err := mgr.Add(o.Metrics.watchStatuses(mgr.GetCache())); err != nil {
+		return fmt.Errorf("set up status metrics: %w", err)
+	}
 	collector := &StorageCollector{
 		Client: mgr.GetClient(), Fetcher: o.Fetcher, Artifacts: artifacts, Metrics: o.Metrics, Interval: o.CollectInterval,
 	}
@@ -90,6 +93,7 @@ func setupSealing(mgr ctrl.Manager, o SealingOptions, recorder events.EventRecor
 	if err != nil {
 		return err
 	}
+	m.setRotationInterval(o.RotationInterval)
 	keys := newSealingKeys(sealkeys.Store{Client: direct, Namespace: o.KeysNamespace}, mgr.GetCache(), o.RotationInterval, m)
 	if err := mgr.Add(keys); err != nil {
 		return err
