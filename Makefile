@@ -70,7 +70,7 @@ cluster-bins: ## Build the local control plane from source into bin/k8s (once).
 .PHONY: cluster-bins-jobs bins-jobs
 cluster-bins-jobs: $(CLUSTER_BINS)
 	@:
-bins-jobs: $(CLUSTER_BINS) build $(TOOLS_BIN)/sops
+bins-jobs: $(CLUSTER_BINS) build $(TOOLS_BIN)/sops $(TOOLS_BIN)/promtool
 	@:
 
 # One rule per tools module: make's timestamps keep a second run instant,
@@ -126,6 +126,12 @@ $(TOOLS_BIN)/sops: hack/tools/sops/go.mod hack/tools/sops/go.sum
 	@mkdir -p $(TOOLS_BIN)
 	@echo "building sops (the first time takes about 3 min on 2 cores)"
 	cd hack/tools/sops && $(GO) build -trimpath -ldflags '-s -w' -o $@ github.com/getsops/sops/v3/cmd/sops
+	@touch $@
+
+# promtool checks config/monitoring's alerting rules (config/monitoring_test.go).
+$(TOOLS_BIN)/promtool: hack/install-promtool.sh
+	@echo "installing promtool from Debian's prometheus package (about 20 MB)"
+	hack/install-promtool.sh $@
 	@touch $@
 
 .PHONY: tools
