@@ -73,7 +73,7 @@ func promtool(t *testing.T) string {
 		t.Fatal(err)
 	}
 	if _, err := os.Stat(p); err != nil {
-		t.Fatalf("%s missing: run `make test`, which installs it from Debian's prometheus package (hack/install-promtool.sh): %v", p, err)
+		t.Fatalf("%s missing: run `make test`, which installs it from Debian's prometheus package (hack/install-prometheus.sh): %v", p, err)
 	}
 	return p
 }

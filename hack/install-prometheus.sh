@@ -1,10 +1,14 @@
 #!/usr/bin/env bash
-# Installs promtool, Prometheus's rule checker, into $1 (bin/tools/promtool)
+# Installs Prometheus 2.42 and promtool into the directory $1 (bin/tools)
 # from Debian's `prometheus` package without installing the package: its
 # .deb is downloaded and unpacked, so no service is set up or started.
-# Debian 12 ships Prometheus 2.42; config/monitoring's rules must load in it.
+# The tests check config/monitoring's rules with promtool and run them in
+# a private Prometheus against a controller (Debian 12 ships 2.42, so the
+# rules must load in it).
 set -euo pipefail
-dest=${1:?usage: install-promtool.sh DEST}
+dest=${1:?usage: install-prometheus.sh DIR}
+mkdir -p "$dest"
+dest=$(cd "$dest" && pwd)
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 cd "$tmp"
@@ -16,6 +20,5 @@ if ! apt-get download prometheus >/dev/null 2>&1; then
   apt-get download prometheus >/dev/null
 fi
 dpkg-deb -x prometheus_*.deb root
-mkdir -p "$(dirname "$dest")"
-install -m 0755 root/usr/bin/promtool "$dest"
-"$dest" --version | head -1
+install -m 0755 root/usr/bin/promtool root/usr/bin/prometheus "$dest/"
+"$dest/promtool" --version | head -1
