@@ -70,7 +70,7 @@ cluster-bins: ## Build the local control plane from source into bin/k8s (once).
 .PHONY: cluster-bins-jobs bins-jobs
 cluster-bins-jobs: $(CLUSTER_BINS)
 	@:
-bins-jobs: $(CLUSTER_BINS) build $(TOOLS_BIN)/sops
+bins-jobs: $(CLUSTER_BINS) build $(TOOLS_BIN)/sops $(PROMETHEUS_BINS)
 	@:
 
 # One rule per tools module: make's timestamps keep a second run instant,
@@ -127,6 +127,14 @@ $(TOOLS_BIN)/sops: hack/tools/sops/go.mod hack/tools/sops/go.sum
 	@echo "building sops (the first time takes about 3 min on 2 cores)"
 	cd hack/tools/sops && $(GO) build -trimpath -ldflags '-s -w' -o $@ github.com/getsops/sops/v3/cmd/sops
 	@touch $@
+
+# promtool checks config/monitoring's alerting rules (config/monitoring_test.go);
+# internal/e2e runs them in Prometheus against a controller.
+PROMETHEUS_BINS := $(TOOLS_BIN)/promtool $(TOOLS_BIN)/prometheus
+$(PROMETHEUS_BINS) &: hack/install-prometheus.sh
+	@echo "installing prometheus and promtool from Debian's prometheus package (about 20 MB)"
+	hack/install-prometheus.sh $(TOOLS_BIN)
+	@touch $(PROMETHEUS_BINS)
 
 .PHONY: tools
 tools: $(TOOLS_BIN)/staticcheck $(TOOLS_BIN)/controller-gen ## Build the lint and code generation tools into bin/tools.

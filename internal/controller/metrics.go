@@ -24,6 +24,7 @@ type Metrics struct {
 	sealingKeys      prometheus.Gauge
 	sealingNewest    prometheus.Gauge
 	unseals          *prometheus.CounterVec
+	operator         *operatorMetrics
 
 	// storage is the Fetcher whose cache the cruise_storage_* gauges
 	// read at scrape time (Fetcher.Usage does no I/O); unset, they read 0.
@@ -101,6 +102,9 @@ func NewMetrics(reg prometheus.Registerer) (*Metrics, error) {
 		return nil, err
 	}
 	m.image = image
+	if m.operator, err = newOperatorMetrics(reg); err != nil {
+		return nil, err
+	}
 	return m, nil
 }
 

@@ -73,6 +73,7 @@ func (o *outcomes) finish(ctx context.Context, s subject, next time.Duration, er
 	}
 	*s.observedGeneration = gen
 	failures := o.failures.add(key)
+	countFailure(o.recorder, s.obj, pe.Reason)
 	after := jitter(s.timing.delay(failures), o.rand)
 	o.recorder.Eventf(s.obj, nil, corev1.EventTypeWarning, pe.Reason, s.action, "%s", pe.Error())
 	o.notices.failed(s, pe)

@@ -50,7 +50,7 @@ type SealingOptions struct {
 // o.Sealing the key manager and the SealedSecret reconciler.
 func Setup(mgr ctrl.Manager, o Options) error {
 	artifacts := NewArtifactStore()
-	recorder := mgr.GetEventRecorder("cruise-controller")
+	recorder := o.Metrics.countingFailures(mgr.GetEventRecorder("cruise-controller"), mgr.GetScheme())
 	var notifier Notifier
 	if o.Notifications != nil {
 		notifier = o.Notifications
@@ -82,6 +82,9 @@ func Setup(mgr ctrl.Manager, o Options) error {
 		}
 	}
 	o.Metrics.watchStorage(o.Fetcher)
+	if err := mgr.Add(o.Metrics.watchStatuses(mgr.GetCache())); err != nil {
+		return fmt.Errorf("set up status metrics: %w", err)
+	}
 	collector := &StorageCollector{
 		Client: mgr.GetClient(), Fetcher: o.Fetcher, Artifacts: artifacts, Metrics: o.Metrics, Interval: o.CollectInterval,
 	}
@@ -107,6 +110,7 @@ func setupSealing(mgr ctrl.Manager, o SealingOptions, recorder events.EventRecor
 	if err != nil {
 		return err
 	}
+	m.setRotationInterval(o.RotationInterval)
 	keys := newSealingKeys(sealkeys.Store{Client: direct, Namespace: o.KeysNamespace}, mgr.GetCache(), o.RotationInterval, m)
 	if err := mgr.Add(keys); err != nil {
 		return err
