@@ -179,6 +179,10 @@ func runInstall(ctx context.Context, out io.Writer, o *InstallOptions) error {
 			return fail(2, err)
 		}
 		objs = append(objs, srv...)
+		// Notifications link to the Application in the server.
+		if err := addControllerArg(objs, "--server-url="+o.PublicURL); err != nil {
+			return fail(2, err)
+		}
 	}
 	if o.Print {
 		if err := render.WriteYAML(out, objs); err != nil {
@@ -304,6 +308,19 @@ func renderConfig(ctx context.Context, path string) ([]render.Object, error) {
 
 // setImage sets the image of the controller container.
 func setImage(objs []render.Object, image string) error {
+	return editController(objs, func(m map[string]any) { m["image"] = image })
+}
+
+// addControllerArg adds a flag to the controller container's args.
+func addControllerArg(objs []render.Object, arg string) error {
+	return editController(objs, func(m map[string]any) {
+		args, _ := m["args"].([]any)
+		m["args"] = append(args, arg)
+	})
+}
+
+// editController changes the controller container.
+func editController(objs []render.Object, edit func(map[string]any)) error {
 	for _, o := range objs {
 		if o.GetKind() != "Deployment" || o.GetName() != controllerDeployment {
 			continue
@@ -314,7 +331,7 @@ func setImage(objs []render.Object, image string) error {
 		}
 		for i, c := range containers {
 			if m, ok := c.(map[string]any); ok && m["name"] == controllerContainer {
-				m["image"] = image
+				edit(m)
 				containers[i] = m
 				return unstructured.SetNestedSlice(o.Object, containers, "spec", "template", "spec", "containers")
 			}

@@ -196,6 +196,10 @@ func TestInstallPrint(t *testing.T) {
 	if c["image"] != "cruise:dev" || !slices.Contains(c["args"].([]any), any("--public-url=https://cruise.example.org")) {
 		t.Errorf("server container image %v args %v", c["image"], c["args"])
 	}
+	c = field(t, objs["Deployment/cruise-system/cruise-controller"], "spec", "template", "spec", "containers").([]any)[0].(map[string]any)
+	if !slices.Contains(c["args"].([]any), any("--server-url=https://cruise.example.org")) {
+		t.Errorf("with --server the controller links notifications to it: args %v", c["args"])
+	}
 	// The server's own identity: impersonate and list Namespaces, nothing else.
 	rules := field(t, objs["ClusterRole/cruise-server"], "rules").([]any)
 	var perms []string
