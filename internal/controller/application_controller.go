@@ -73,6 +73,7 @@ func (r *ApplicationReconciler) SetupWithManager(mgr ctrl.Manager) error {
 		r.APIReader = r.Client
 	}
 	r.outcomes = newOutcomes(r.Recorder).notifying(r.Notifier, cruisev1.ApplicationKind)
+	r.outcomes.notices.source = r.sourceURL
 	r.engines = newEngines(mgr.GetConfig(), apply.EngineOptions{FieldManager: r.FieldManager})
 	mc, err := metadata.NewForConfig(mgr.GetConfig())
 	if err != nil {

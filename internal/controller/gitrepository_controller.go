@@ -42,6 +42,7 @@ type GitRepositoryReconciler struct {
 // SetupWithManager registers the reconciler.
 func (r *GitRepositoryReconciler) SetupWithManager(mgr ctrl.Manager) error {
 	r.outcomes = newOutcomes(r.Recorder).notifying(r.Notifier, cruisev1.GitRepositoryKind)
+	r.outcomes.notices.source = gitRepositoryURL
 	return ctrl.NewControllerManagedBy(mgr).
 		For(&cruisev1.GitRepository{}, builder.WithPredicates(
 			predicate.Or(predicate.GenerationChangedPredicate{}, predicate.AnnotationChangedPredicate{}))).

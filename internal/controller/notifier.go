@@ -1,6 +1,7 @@
 package controller
 
 import (
+	"context"
 	"fmt"
 	"regexp"
 	"strings"
@@ -41,6 +42,9 @@ const maxEventObjects = 50
 type notices struct {
 	notifier Notifier
 	kind     string
+	// source finds the Git repository URL of an object, for commit
+	// statuses (nil: none).
+	source func(client.Object) string
 
 	mu sync.Mutex
 	// failing holds the objects whose last outcome in this process was a
@@ -123,7 +127,11 @@ func (n *notices) forget(key types.NamespacedName) {
 }
 
 func (n *notices) event(obj client.Object, typ notification.EventType) notification.Event {
-	return objectEvent(obj, n.kind, typ)
+	ev := objectEvent(obj, n.kind, typ)
+	if n.source != nil {
+		ev.Source = n.source(obj)
+	}
+	return ev
 }
 
 // objectEvent is an event about obj with its identity and labels.
@@ -230,7 +238,7 @@ func (r *ApplicationReconciler) notifyApplied(app *cruisev1.Application, art *gi
 	case isRollbackOf(art.Message, app):
 		typ = notification.RolledBack
 	}
-	ev := objectEvent(app, cruisev1.ApplicationKind, typ)
+	ev := r.outcomes.notices.event(app, typ)
 	ev.Revision = art.Revision
 	ev.Reason = cruisev1.ReasonSucceeded
 	ev.Commit = &notification.Commit{SHA: art.Commit, Subject: art.Message, Author: art.Author}
@@ -278,4 +286,27 @@ func (r *ImageUpdateAutomationReconciler) notifyPushed(auto *cruisev1.ImageUpdat
 	}
 	ev.Message = fmt.Sprintf("pushed %s to %s: %s", shortSHA(w.Commit), w.Branch, changeSummary(out.Changes, 20))
 	r.Notifier.Notify(ev)
+}
+
+// sourceURL is the URL of the GitRepository an Application deploys from,
+// read from the cache; "" when it cannot be read.
+func (r *ApplicationReconciler) sourceURL(obj client.Object) string {
+	app, ok := obj.(*cruisev1.Application)
+	if !ok {
+		return ""
+	}
+	repo := &cruisev1.GitRepository{}
+	key := types.NamespacedName{Namespace: app.SourceNamespace(), Name: app.Spec.SourceRef.Name}
+	if err := r.Client.Get(context.Background(), key, repo); err != nil {
+		return ""
+	}
+	return repo.Spec.URL
+}
+
+// gitRepositoryURL is a GitRepository's own URL.
+func gitRepositoryURL(obj client.Object) string {
+	if repo, ok := obj.(*cruisev1.GitRepository); ok {
+		return repo.Spec.URL
+	}
+	return ""
 }

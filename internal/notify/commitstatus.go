@@ -135,3 +135,42 @@ func (r repoURL) prefix(n int) string {
 func errNoToken(typ string) error {
 	return fmt.Errorf("%s: the Secret's \"token\" key is required to set commit statuses", typ)
 }
+
+// sourcePath splits the repository path out of an event's source URL
+// (https://host/org/repo.git, ssh://git@host/org/repo, git@host:org/repo),
+// for a Provider whose address is only an API base URL.
+func sourcePath(typ string, e Event) ([]string, error) {
+	src := e.Source
+	if src == "" {
+		return nil, fmt.Errorf("%s: the address is an API base URL, and %s/%s/%s has no Git repository to take the repository from",
+			typ, e.Object.Kind, e.Object.Namespace, e.Object.Name)
+	}
+	path := ""
+	if u, err := url.Parse(src); err == nil && u.Scheme != "" && u.Host != "" {
+		path = u.Path
+	} else if at := strings.Index(src, "@"); at >= 0 {
+		if _, p, ok := strings.Cut(src[at:], ":"); ok {
+			path = p
+		}
+	}
+	var segs []string
+	for _, seg := range strings.Split(path, "/") {
+		if seg != "" && seg != "." && seg != ".." {
+			segs = append(segs, seg)
+		}
+	}
+	if n := len(segs); n > 0 {
+		segs[n-1] = strings.TrimSuffix(segs[n-1], ".git")
+	}
+	if len(segs) < 2 {
+		return nil, fmt.Errorf("%s: cannot tell the repository from the Git URL of %s/%s/%s", typ, e.Object.Kind, e.Object.Namespace, e.Object.Name)
+	}
+	return segs, nil
+}
+
+// isAPIBase reports whether r is exactly an API base URL: its segments
+// end with api/<version> and nothing follows.
+func (r repoURL) isAPIBase(version string) bool {
+	n := len(r.segments)
+	return n >= 2 && r.segments[n-2] == "api" && r.segments[n-1] == version
+}

@@ -3,6 +3,7 @@ package notify
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"strconv"
 	"strings"
@@ -275,6 +276,47 @@ func TestGitLabStatusAlreadySet(t *testing.T) {
 		}
 		if err != nil && errors.Is(err, ErrRetryable) {
 			t.Errorf("%s: a 400 is retryable: %v", c.body, err)
+		}
+	}
+}
+
+// TestCommitStatusAPIBase: with an API base URL as the address (the
+// pinned form), each event's repository is the one its object deploys
+// from, whatever form its Git URL takes; without one the error says so.
+func TestCommitStatusAPIBase(t *testing.T) {
+	for _, tc := range []struct {
+		typ, apiPath string
+		new          func(ProviderConfig) (Sender, error)
+		want         string
+	}{
+		{TypeGitHub, "/api/v3", NewGitHubSender, "/api/v3/repos/org/web/statuses/"},
+		{TypeGitLab, "/api/v4", NewGitLabSender, "/api/v4/projects/group%2Fsub%2Fweb/statuses/"},
+		{TypeGitea, "/api/v1", NewGiteaSender, "/api/v1/repos/org/web/statuses/"},
+	} {
+		for _, src := range []string{"https://git.example.com/%s.git", "ssh://git@git.example.com:2222/%s", "git@git.example.com:%s.git"} {
+			path := "org/web"
+			if tc.typ == TypeGitLab {
+				path = "group/sub/web"
+			}
+			t.Run(tc.typ+"/"+src, func(t *testing.T) {
+				s := newTLSSink(t, func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusCreated) })
+				snd, err := tc.new(ProviderConfig{Type: tc.typ, Address: s.URL() + tc.apiPath, Token: "tok", CA: s.pki.caPEM})
+				if err != nil {
+					t.Fatal(err)
+				}
+				m := sampleFailedMessage()
+				m.Event.Source = fmt.Sprintf(src, path)
+				if err := snd.Send(context.Background(), m); err != nil {
+					t.Fatal(err)
+				}
+				if got := s.only(t).URI; !strings.HasPrefix(got, tc.want) {
+					t.Fatalf("posted to %s, want %s…", got, tc.want)
+				}
+				m.Event.Source = ""
+				if err := snd.Send(context.Background(), m); err == nil || !strings.Contains(err.Error(), "API base URL") {
+					t.Fatalf("without a source: %v", err)
+				}
+			})
 		}
 	}
 }

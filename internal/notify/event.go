@@ -80,6 +80,10 @@ type Event struct {
 	URL string `json:"url,omitempty"`
 	// Labels are the object's labels, for Alerts' matchLabels; not sent.
 	Labels map[string]string `json:"-"`
+	// Source is the URL of the Git repository the object deploys from
+	// (a GitRepository's own), for commit-status Providers whose address
+	// is an API base URL; not sent.
+	Source string `json:"-"`
 	// Events are the summarised events of a Digest.
 	Events []Event `json:"events,omitempty"`
 }

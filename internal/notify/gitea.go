@@ -22,7 +22,9 @@ type giteaSender struct {
 }
 
 // NewGiteaSender builds the sender of a gitea Provider (Gitea or Forgejo).
-// cfg.Address is the repository, as its web URL or its API URL:
+// cfg.Address is the API base URL (https://codeberg.org/api/v1), each
+// event's repository being the one its object deploys from; or one
+// repository, as its web URL or its API URL:
 //
 //	https://codeberg.org/owner/repo              → API https://codeberg.org/api/v1
 //	https://example.com/git/owner/repo           → API https://example.com/git/api/v1 (served under a path)
@@ -54,6 +56,9 @@ func parseGiteaAddress(address string) (api, owner, repo string, err error) {
 		return "", "", "", err
 	}
 	s := r.segments
+	if r.isAPIBase("v1") {
+		return r.base + r.prefix(len(s)), "", "", nil // the repository comes with each event
+	}
 	if i := r.apiIndex("v1"); i >= 0 {
 		if len(s) != i+5 || s[i+2] != "repos" {
 			return "", "", "", fmt.Errorf("gitea: address %q: an API URL names a repository as …/api/v1/repos/<owner>/<repo>", r.base+r.prefix(len(s)))
@@ -79,7 +84,15 @@ func (s *giteaSender) Send(ctx context.Context, m Message) error {
 	if st.success {
 		state = "success"
 	}
-	u := s.api + "/repos/" + url.PathEscape(s.owner) + "/" + url.PathEscape(s.repo) + "/statuses/" + st.sha
+	owner, repo := s.owner, s.repo
+	if owner == "" {
+		segs, err := sourcePath(TypeGitea, m.Event)
+		if err != nil {
+			return err
+		}
+		owner, repo = segs[len(segs)-2], segs[len(segs)-1]
+	}
+	u := s.api + "/repos/" + url.PathEscape(owner) + "/" + url.PathEscape(repo) + "/statuses/" + st.sha
 	header := http.Header{}
 	header.Set("Authorization", "token "+s.token)
 	_, err = s.http.do(ctx, httpRequest{

@@ -25,7 +25,9 @@ type githubSender struct {
 }
 
 // NewGitHubSender builds the sender of a github Provider. cfg.Address is
-// the repository, as its web URL or its API URL:
+// the API base URL (https://api.github.com, https://ghe.example.com/api/v3),
+// and each event's repository is the one its object deploys from; or one
+// repository, as its web URL or its API URL:
 //
 //	https://github.com/org/repo           → API https://api.github.com
 //	https://octo.ghe.com/org/repo         → API https://api.octo.ghe.com (GHE.com)
@@ -60,6 +62,10 @@ func parseGitHubAddress(address string) (api, owner, repo string, err error) {
 	host := strings.TrimPrefix(r.base, "https://")
 	host = strings.TrimPrefix(host, "http://")
 	switch {
+	case len(s) == 0 && (host == "api.github.com" || strings.HasPrefix(host, "api.") && strings.HasSuffix(host, ".ghe.com")):
+		return r.base, "", "", nil // an API base URL: the repository comes with each event
+	case r.isAPIBase("v3"):
+		return r.base + r.prefix(len(s)), "", "", nil
 	case len(s) >= 3 && s[len(s)-3] == "repos":
 		return r.base + r.prefix(len(s)-3), s[len(s)-2], s[len(s)-1], nil
 	case len(s) != 2:
@@ -85,7 +91,15 @@ func (s *githubSender) Send(ctx context.Context, m Message) error {
 	if st.success {
 		state = "success"
 	}
-	u := s.api + "/repos/" + url.PathEscape(s.owner) + "/" + url.PathEscape(s.repo) + "/statuses/" + st.sha
+	owner, repo := s.owner, s.repo
+	if owner == "" {
+		segs, err := sourcePath(TypeGitHub, m.Event)
+		if err != nil {
+			return err
+		}
+		owner, repo = segs[len(segs)-2], segs[len(segs)-1]
+	}
+	u := s.api + "/repos/" + url.PathEscape(owner) + "/" + url.PathEscape(repo) + "/statuses/" + st.sha
 	header := http.Header{}
 	header.Set("Authorization", "Bearer "+s.token)
 	header.Set("Accept", "application/vnd.github+json")

@@ -25,7 +25,9 @@ type gitlabSender struct {
 }
 
 // NewGitLabSender builds the sender of a gitlab Provider. cfg.Address is
-// the project, as its web URL or its API URL:
+// the API base URL (https://gitlab.com/api/v4), each event's project being
+// the one its object deploys from; or one project, as its web URL or its
+// API URL:
 //
 //	https://gitlab.com/group/sub/project        → API https://gitlab.com/api/v4
 //	https://git.example.com/group/project/-/tree/main (the part from "/-/" is dropped)
@@ -58,6 +60,9 @@ func parseGitLabAddress(address string) (api, project string, err error) {
 		return "", "", err
 	}
 	s := r.segments
+	if r.isAPIBase("v4") {
+		return r.base + r.prefix(len(s)), "", nil // the project comes with each event
+	}
 	if i := r.apiIndex("v4"); i >= 0 {
 		if len(s) < i+4 || s[i+2] != "projects" {
 			return "", "", fmt.Errorf("gitlab: address %q: an API URL names a project as …/api/v4/projects/<path or id>", r.base+r.prefix(len(s)))
@@ -86,7 +91,15 @@ func (s *gitlabSender) Send(ctx context.Context, m Message) error {
 		state = "success"
 	}
 	// The project path is one segment: its slashes are escaped.
-	u := s.api + "/projects/" + url.PathEscape(s.project) + "/statuses/" + st.sha
+	project := s.project
+	if project == "" {
+		segs, err := sourcePath(TypeGitLab, m.Event)
+		if err != nil {
+			return err
+		}
+		project = strings.Join(segs, "/")
+	}
+	u := s.api + "/projects/" + url.PathEscape(project) + "/statuses/" + st.sha
 	header := http.Header{}
 	header.Set("PRIVATE-TOKEN", s.token)
 	_, err = s.http.do(ctx, httpRequest{
