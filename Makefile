@@ -20,6 +20,9 @@ export KUBEBUILDER_ASSETS := $(K8S_BIN)
 
 KUBE_BINS := kube-apiserver kube-controller-manager kube-scheduler kubectl
 CLUSTER_BINS := $(addprefix $(K8S_BIN)/,$(KUBE_BINS) etcd kwok kwok-stages.yaml)
+# Prometheus and promtool for the monitoring tests. Defined here, before any
+# rule names it: make expands a rule's prerequisites as it reads the rule.
+PROMETHEUS_BINS := $(TOOLS_BIN)/promtool $(TOOLS_BIN)/prometheus
 
 # Independent go builds (Kubernetes, etcd, kwok, cruise) run this many at a
 # time. Each already compiles on every core; a second one fills the cores
@@ -130,7 +133,6 @@ $(TOOLS_BIN)/sops: hack/tools/sops/go.mod hack/tools/sops/go.sum
 
 # promtool checks config/monitoring's alerting rules (config/monitoring_test.go);
 # internal/e2e runs them in Prometheus against a controller.
-PROMETHEUS_BINS := $(TOOLS_BIN)/promtool $(TOOLS_BIN)/prometheus
 $(PROMETHEUS_BINS) &: hack/install-prometheus.sh
 	@echo "installing prometheus and promtool from Debian's prometheus package (about 20 MB)"
 	hack/install-prometheus.sh $(TOOLS_BIN)
