@@ -141,7 +141,7 @@ func TestTemplateRenderErrorFallsBack(t *testing.T) {
 	}
 }
 
-// TestReadmeTemplateExample: the example in README.md renders.
+// TestReadmeTemplateExample: the example in docs/notifications.md renders.
 func TestReadmeTemplateExample(t *testing.T) {
 	ts, err := ParseTemplates(`{{if eq .Type "Failed"}}🔥 {{end}}{{.Object.Name}}: {{.Type}} {{short .Revision}}`,
 		`{{body .}}{{with .Commit}}Blame: {{.Author}}{{end}}`)
