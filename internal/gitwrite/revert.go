@@ -7,11 +7,8 @@ import (
 	"regexp"
 	"time"
 
-	git "github.com/go-git/go-git/v5"
-	"github.com/go-git/go-git/v5/config"
 	"github.com/go-git/go-git/v5/plumbing"
 	"github.com/go-git/go-git/v5/plumbing/object"
-	"github.com/go-git/go-git/v5/storage/memory"
 
 	"github.com/cruisegitops/cruise/internal/source"
 )
@@ -98,7 +95,11 @@ func Revert(ctx context.Context, req Request) (*Result, error) {
 	if err != nil {
 		return nil, rem.Errorf(source.ErrInvalid, nil, "rollback of %s: %v", rem, err)
 	}
-	w := &writer{req: req, scope: sc, remote: rem}
+	sess, err := newSession(rem)
+	if err != nil {
+		return nil, err
+	}
+	w := &writer{session: sess, req: req, scope: sc}
 	return w.run(ctx)
 }
 
@@ -121,10 +122,9 @@ func (r *Request) validate(rem *source.Remote) error {
 
 // writer carries one Revert through its steps.
 type writer struct {
-	req    Request
-	scope  scope
-	remote *source.Remote
-	repo   *git.Repository
+	*session
+	req   Request
+	scope scope
 }
 
 // plan is a computed rollback on top of one head.
@@ -136,15 +136,6 @@ type plan struct {
 }
 
 func (w *writer) run(ctx context.Context) (*Result, error) {
-	repo, err := git.Init(memory.NewStorage(), nil)
-	if err != nil {
-		return nil, w.remote.Errorf(nil, err, "cannot create in-memory repository for %s", w.remote)
-	}
-	if _, err := repo.CreateRemote(&config.RemoteConfig{Name: remoteName, URLs: []string{w.remote.URL()}}); err != nil {
-		return nil, w.remote.Errorf(source.ErrInvalid, err, "cannot use remote %s", w.remote)
-	}
-	w.repo = repo
-
 	head, err := w.fetch(ctx)
 	if err != nil {
 		return nil, err
@@ -160,7 +151,7 @@ func (w *writer) run(ctx context.Context) (*Result, error) {
 		if w.req.beforePush != nil {
 			w.req.beforePush(attempt)
 		}
-		pushErr := w.push(ctx, p.commit)
+		pushErr := w.push(ctx, p.commit, w.req.Branch)
 		if pushErr == nil {
 			return p.result(), nil
 		}
@@ -230,30 +221,18 @@ func (p *plan) result() *Result {
 
 // fetch brings the branch into memory and returns its head commit.
 func (w *writer) fetch(ctx context.Context) (*object.Commit, error) {
-	ref := plumbing.NewRemoteReferenceName(remoteName, w.req.Branch)
-	spec := config.RefSpec(fmt.Sprintf("+%s:%s", plumbing.NewBranchReferenceName(w.req.Branch), ref))
-	netCtx, cancel := context.WithTimeout(ctx, w.remote.Timeout())
-	defer cancel()
-	err := w.repo.FetchContext(netCtx, &git.FetchOptions{
-		RemoteName: remoteName,
-		RefSpecs:   []config.RefSpec{spec},
-		Auth:       w.remote.Auth(),
-		Tags:       git.NoTags,
-	})
-	var noMatch git.NoMatchingRefSpecError
-	switch {
-	case errors.As(err, &noMatch):
+	found, err := w.fetchBranch(ctx, w.req.Branch)
+	if err != nil {
+		return nil, err
+	}
+	var c *object.Commit
+	if found {
+		if c, err = w.head(w.req.Branch); err != nil {
+			return nil, err
+		}
+	}
+	if c == nil {
 		return nil, w.remote.Errorf(source.ErrRefNotFound, nil, "branch %q not found in %s", w.req.Branch, w.remote)
-	case err != nil && !errors.Is(err, git.NoErrAlreadyUpToDate):
-		return nil, w.remote.Classify(netCtx, "fetch from", err)
-	}
-	r, err := w.repo.Reference(ref, true)
-	if err != nil {
-		return nil, w.remote.Errorf(source.ErrRefNotFound, err, "branch %q not found in %s", w.req.Branch, w.remote)
-	}
-	c, err := w.repo.CommitObject(r.Hash())
-	if err != nil {
-		return nil, w.remote.Errorf(nil, err, "cannot read head %s of %s in %s", short(r.Hash()), w.req.Branch, w.remote)
 	}
 	return c, nil
 }
@@ -320,40 +299,6 @@ func (w *writer) message() string {
 	}
 	return fmt.Sprintf("Roll back %s to %s\n\nRestores %s to their state at commit %s.\nRequested by %s <%s> via cruise.\n",
 		w.scope, w.req.Target[:7], w.scope, w.req.Target, w.req.Author.Name, w.req.Author.Email)
-}
-
-// push updates the remote branch to commit, fast-forward only.
-func (w *writer) push(ctx context.Context, commit plumbing.Hash) error {
-	local := plumbing.ReferenceName("refs/cruise/rollback")
-	if err := w.repo.Storer.SetReference(plumbing.NewHashReference(local, commit)); err != nil {
-		return w.remote.Errorf(nil, err, "cannot record rollback commit for %s", w.remote)
-	}
-	spec := config.RefSpec(fmt.Sprintf("%s:%s", local, plumbing.NewBranchReferenceName(w.req.Branch)))
-	netCtx, cancel := context.WithTimeout(ctx, w.remote.Timeout())
-	defer cancel()
-	err := w.repo.PushContext(netCtx, &git.PushOptions{
-		RemoteName: remoteName,
-		RefSpecs:   []config.RefSpec{spec},
-		Auth:       w.remote.Auth(),
-	})
-	if err == nil || errors.Is(err, git.NoErrAlreadyUpToDate) {
-		return nil
-	}
-	if e := w.remote.Classify(netCtx, "push to", err); !reachedRemote(e) {
-		return e
-	}
-	return w.remote.Errorf(ErrRejected, err, "push of %s to %s %s rejected", short(commit), w.remote, w.req.Branch)
-}
-
-func (w *writer) treeOf(c *object.Commit) (flatTree, error) {
-	t, err := c.Tree()
-	if err == nil {
-		var f flatTree
-		if f, err = flatten(t); err == nil {
-			return f, nil
-		}
-	}
-	return nil, w.remote.Errorf(nil, err, "cannot read tree of %s in %s", short(c.Hash), w.remote)
 }
 
 func short(h plumbing.Hash) string { return h.String()[:7] }

@@ -3,16 +3,12 @@ package gitwrite
 import (
 	"context"
 	"errors"
-	"fmt"
 	"io"
 	"sort"
 	"time"
 
-	git "github.com/go-git/go-git/v5"
-	"github.com/go-git/go-git/v5/config"
 	"github.com/go-git/go-git/v5/plumbing"
 	"github.com/go-git/go-git/v5/plumbing/object"
-	"github.com/go-git/go-git/v5/storage/memory"
 
 	"github.com/cruisegitops/cruise/internal/source"
 )
@@ -126,22 +122,18 @@ func Update(ctx context.Context, req UpdateRequest) (*UpdateResult, error) {
 	if err != nil {
 		return nil, rem.Errorf(source.ErrInvalid, nil, "update of %s: %v", rem, err)
 	}
-	repo, err := git.Init(memory.NewStorage(), nil)
+	sess, err := newSession(rem)
 	if err != nil {
-		return nil, rem.Errorf(nil, err, "cannot create in-memory repository for %s", rem)
+		return nil, err
 	}
-	if _, err := repo.CreateRemote(&config.RemoteConfig{Name: remoteName, URLs: []string{rem.URL()}}); err != nil {
-		return nil, rem.Errorf(source.ErrInvalid, err, "cannot use remote %s", rem)
-	}
-	u := &updater{req: req, scope: sc, remote: rem, repo: repo}
+	u := &updater{session: sess, req: req, scope: sc}
 	return u.run(ctx)
 }
 
 type updater struct {
-	req    UpdateRequest
-	scope  scope
-	remote *source.Remote
-	repo   *git.Repository
+	*session
+	req   UpdateRequest
+	scope scope
 }
 
 func (u *updater) run(ctx context.Context) (*UpdateResult, error) {
@@ -170,7 +162,7 @@ func (u *updater) run(ctx context.Context) (*UpdateResult, error) {
 			u.req.beforePush(attempt)
 		}
 		res.Attempts = attempt + 1
-		err = u.push(ctx, commit)
+		err = u.push(ctx, commit, u.req.PushBranch)
 		if err == nil {
 			res.Commit = commit.String()
 			return res, nil
@@ -183,48 +175,32 @@ func (u *updater) run(ctx context.Context) (*UpdateResult, error) {
 	return nil, u.remote.Errorf(ErrRejected, nil, "%s: branch %s kept moving: %d pushes refused", u.remote, u.req.PushBranch, u.req.MaxAttempts)
 }
 
-// base fetches the branches and returns the commit to build on.
+// base fetches the branches and returns the commit to build on: the
+// push branch's head when it exists, else the checkout branch's.
 func (u *updater) base(ctx context.Context) (*object.Commit, error) {
-	branches := []string{u.req.Branch}
-	if u.req.PushBranch != u.req.Branch {
-		branches = append(branches, u.req.PushBranch)
-	}
-	if err := u.fetch(ctx, branches); err != nil {
+	found, err := u.fetchBranch(ctx, u.req.Branch)
+	if err != nil {
 		return nil, err
 	}
-	for _, b := range []string{u.req.PushBranch, u.req.Branch} {
-		r, err := u.repo.Reference(plumbing.NewRemoteReferenceName(remoteName, b), true)
-		if err != nil {
-			continue
-		}
-		c, err := u.repo.CommitObject(r.Hash())
-		if err != nil {
-			return nil, u.remote.Errorf(nil, err, "cannot read head of %s in %s", b, u.remote)
-		}
-		return c, nil
+	if !found {
+		return nil, u.remote.Errorf(source.ErrRefNotFound, nil, "branch %q not found in %s", u.req.Branch, u.remote)
 	}
-	return nil, u.remote.Errorf(source.ErrRefNotFound, nil, "branch %q not found in %s", u.req.Branch, u.remote)
-}
-
-func (u *updater) fetch(ctx context.Context, branches []string) error {
-	netCtx, cancel := context.WithTimeout(ctx, u.remote.Timeout())
-	defer cancel()
-	for _, b := range branches {
-		spec := config.RefSpec(fmt.Sprintf("+%s:%s", plumbing.NewBranchReferenceName(b), plumbing.NewRemoteReferenceName(remoteName, b)))
-		err := u.repo.FetchContext(netCtx, &git.FetchOptions{
-			RemoteName: remoteName, RefSpecs: []config.RefSpec{spec}, Auth: u.remote.Auth(), Tags: git.NoTags,
-		})
-		var noMatch git.NoMatchingRefSpecError
-		switch {
-		case errors.As(err, &noMatch):
-			if b == u.req.Branch {
-				return u.remote.Errorf(source.ErrRefNotFound, nil, "branch %q not found in %s", b, u.remote)
+	if u.req.PushBranch != u.req.Branch {
+		found, err := u.fetchBranch(ctx, u.req.PushBranch)
+		if err != nil {
+			return nil, err
+		}
+		if found {
+			if c, err := u.head(u.req.PushBranch); c != nil || err != nil {
+				return c, err
 			}
-		case err != nil && !errors.Is(err, git.NoErrAlreadyUpToDate):
-			return u.remote.Classify(netCtx, "fetch from", err)
 		}
 	}
-	return nil
+	c, err := u.head(u.req.Branch)
+	if err == nil && c == nil {
+		err = u.remote.Errorf(source.ErrRefNotFound, nil, "branch %q not found in %s", u.req.Branch, u.remote)
+	}
+	return c, err
 }
 
 // commit runs the Edit on head's files and, unless nothing changes, stores
@@ -322,33 +298,4 @@ func (u *updater) commit(head *object.Commit) (plumbing.Hash, []string, string, 
 		return plumbing.ZeroHash, nil, "", u.remote.Errorf(nil, err, "cannot store commit for %s", u.remote)
 	}
 	return h, paths, msg, nil
-}
-
-func (u *updater) push(ctx context.Context, commit plumbing.Hash) error {
-	local := plumbing.ReferenceName("refs/cruise/update")
-	if err := u.repo.Storer.SetReference(plumbing.NewHashReference(local, commit)); err != nil {
-		return u.remote.Errorf(nil, err, "cannot record commit for %s", u.remote)
-	}
-	spec := config.RefSpec(fmt.Sprintf("%s:%s", local, plumbing.NewBranchReferenceName(u.req.PushBranch)))
-	netCtx, cancel := context.WithTimeout(ctx, u.remote.Timeout())
-	defer cancel()
-	err := u.repo.PushContext(netCtx, &git.PushOptions{RemoteName: remoteName, RefSpecs: []config.RefSpec{spec}, Auth: u.remote.Auth()})
-	if err == nil || errors.Is(err, git.NoErrAlreadyUpToDate) {
-		return nil
-	}
-	if e := u.remote.Classify(netCtx, "push to", err); !reachedRemote(e) {
-		return e
-	}
-	return u.remote.Errorf(ErrRejected, err, "push of %s to %s %s rejected", short(commit), u.remote, u.req.PushBranch)
-}
-
-func (u *updater) treeOf(c *object.Commit) (flatTree, error) {
-	t, err := c.Tree()
-	if err == nil {
-		var f flatTree
-		if f, err = flatten(t); err == nil {
-			return f, nil
-		}
-	}
-	return nil, u.remote.Errorf(nil, err, "cannot read tree of %s in %s", short(c.Hash), u.remote)
 }
