@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"time"
 
-	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -128,15 +127,8 @@ func (r *AlertReconciler) Reconcile(ctx context.Context, req ctrl.Request) (resu
 		r.Dispatcher.RemoveAlert(ref)
 		return ctrl.Result{}, nil
 	}
-	before := a.DeepCopy()
-	defer func() {
-		if equality.Semantic.DeepEqual(before.Status, a.Status) {
-			return
-		}
-		if err := r.Client.Status().Patch(ctx, a, client.MergeFrom(before)); err != nil && !apierrors.IsNotFound(err) {
-			retErr = errors.Join(retErr, fmt.Errorf("patch status of Alert %s: %w", ref, err))
-		}
-	}()
+	patchStatus := patchStatusLater(ctx, r.Client, a)
+	defer func() { retErr = errors.Join(retErr, patchStatus()) }()
 	a.Status.ObservedGeneration = a.Generation
 	compiled, compileErr := notification.CompileAlert(alertSpec(a))
 	if compiled == nil {

@@ -7,7 +7,6 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
-	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -72,15 +71,8 @@ func (r *GitRepositoryReconciler) Reconcile(ctx context.Context, req ctrl.Reques
 		r.outcomes.forget(req.NamespacedName)
 		return ctrl.Result{}, nil
 	}
-	before := repo.DeepCopy()
-	defer func() {
-		if equality.Semantic.DeepEqual(before.Status, repo.Status) {
-			return
-		}
-		if err := r.Client.Status().Patch(ctx, repo, client.MergeFrom(before)); err != nil && !apierrors.IsNotFound(err) {
-			retErr = errors.Join(retErr, fmt.Errorf("patch status: %w", err))
-		}
-	}()
+	patchStatus := patchStatusLater(ctx, r.Client, repo)
+	defer func() { retErr = errors.Join(retErr, patchStatus()) }()
 	if v := repo.Annotations[cruisev1.ReconcileRequestAnnotation]; v != "" {
 		repo.Status.LastHandledReconcileAt = v
 	}

@@ -8,7 +8,6 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
-	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -133,15 +132,8 @@ func (r *ImagePolicyReconciler) Reconcile(ctx context.Context, req ctrl.Request)
 		r.outcomes.forget(req.NamespacedName)
 		return ctrl.Result{}, nil
 	}
-	before := pol.DeepCopy()
-	defer func() {
-		if equality.Semantic.DeepEqual(before.Status, pol.Status) {
-			return
-		}
-		if err := r.Client.Status().Patch(ctx, pol, client.MergeFrom(before)); err != nil && !apierrors.IsNotFound(err) {
-			retErr = errors.Join(retErr, fmt.Errorf("patch status of ImagePolicy %s: %w", req.NamespacedName, err))
-		}
-	}()
+	patchStatus := patchStatusLater(ctx, r.Client, pol)
+	defer func() { retErr = errors.Join(retErr, patchStatus()) }()
 
 	interval := defaultImageInterval
 	c, err := r.choose(ctx, pol, &interval)

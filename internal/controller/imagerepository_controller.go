@@ -7,7 +7,6 @@ import (
 	"sync"
 	"time"
 
-	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
@@ -81,15 +80,8 @@ func (r *ImageRepositoryReconciler) Reconcile(ctx context.Context, req ctrl.Requ
 		r.forget(req.NamespacedName)
 		return ctrl.Result{}, nil
 	}
-	before := repo.DeepCopy()
-	defer func() {
-		if equality.Semantic.DeepEqual(before.Status, repo.Status) {
-			return
-		}
-		if err := r.Client.Status().Patch(ctx, repo, client.MergeFrom(before)); err != nil && !apierrors.IsNotFound(err) {
-			retErr = errors.Join(retErr, fmt.Errorf("patch status of ImageRepository %s: %w", req.NamespacedName, err))
-		}
-	}()
+	patchStatus := patchStatusLater(ctx, r.Client, repo)
+	defer func() { retErr = errors.Join(retErr, patchStatus()) }()
 
 	requested := repo.Annotations[cruisev1.ReconcileRequestAnnotation]
 	if repo.Spec.Suspend {

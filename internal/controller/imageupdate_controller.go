@@ -10,7 +10,6 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
-	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
@@ -101,15 +100,8 @@ func (r *ImageUpdateAutomationReconciler) Reconcile(ctx context.Context, req ctr
 		r.outcomes.forget(req.NamespacedName)
 		return ctrl.Result{}, nil
 	}
-	before := auto.DeepCopy()
-	defer func() {
-		if equality.Semantic.DeepEqual(before.Status, auto.Status) {
-			return
-		}
-		if err := r.Client.Status().Patch(ctx, auto, client.MergeFrom(before)); err != nil && !apierrors.IsNotFound(err) {
-			retErr = errors.Join(retErr, fmt.Errorf("patch status: %w", err))
-		}
-	}()
+	patchStatus := patchStatusLater(ctx, r.Client, auto)
+	defer func() { retErr = errors.Join(retErr, patchStatus()) }()
 	requested := auto.Annotations[cruisev1.ReconcileRequestAnnotation]
 	if auto.Spec.Suspend {
 		auto.Status.LastHandledReconcileAt = requested

@@ -7,7 +7,6 @@ import (
 	"strings"
 
 	corev1 "k8s.io/api/core/v1"
-	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
@@ -78,15 +77,8 @@ func (r *ProviderReconciler) Reconcile(ctx context.Context, req ctrl.Request) (r
 		r.Dispatcher.RemoveProvider(ref)
 		return ctrl.Result{}, nil
 	}
-	before := p.DeepCopy()
-	defer func() {
-		if equality.Semantic.DeepEqual(before.Status, p.Status) {
-			return
-		}
-		if err := r.Client.Status().Patch(ctx, p, client.MergeFrom(before)); err != nil && !apierrors.IsNotFound(err) {
-			retErr = errors.Join(retErr, fmt.Errorf("patch status of Provider %s: %w", ref, err))
-		}
-	}()
+	patchStatus := patchStatusLater(ctx, r.Client, p)
+	defer func() { retErr = errors.Join(retErr, patchStatus()) }()
 	p.Status.ObservedGeneration = p.Generation
 	cfg, err := providerConfig(ctx, r.Client, p)
 	if err == nil {

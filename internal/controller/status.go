@@ -3,8 +3,10 @@ package controller
 import (
 	"context"
 	"fmt"
+	"reflect"
 
 	"k8s.io/apimachinery/pkg/api/equality"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/log"
 
@@ -60,5 +62,23 @@ func (w *statusWriter) progress(ctx context.Context, app *cruisev1.Application, 
 func (w *statusWriter) progressLater(ctx context.Context, app *cruisev1.Application, msg string) {
 	if err := w.progress(ctx, app, msg); err != nil {
 		log.FromContext(ctx).V(1).Info("progress not written; the outcome will be", "message", msg, "error", err.Error())
+	}
+}
+
+// patchStatusLater snapshots obj at the start of a reconcile; the
+// function it returns merge-patches obj's status when the reconcile
+// changed it (reconcilers change nothing else). An object deleted in the
+// meantime is no error.
+func patchStatusLater(ctx context.Context, c client.Client, obj client.Object) func() error {
+	before := obj.DeepCopyObject().(client.Object)
+	return func() error {
+		if equality.Semantic.DeepEqual(before, obj) {
+			return nil
+		}
+		if err := c.Status().Patch(ctx, obj, client.MergeFrom(before)); err != nil && !apierrors.IsNotFound(err) {
+			kind := reflect.TypeOf(obj).Elem().Name()
+			return fmt.Errorf("patch status of %s %s: %w", kind, client.ObjectKeyFromObject(obj), err)
+		}
+		return nil
 	}
 }
