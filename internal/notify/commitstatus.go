@@ -174,3 +174,16 @@ func (r repoURL) isAPIBase(version string) bool {
 	n := len(r.segments)
 	return n >= 2 && r.segments[n-2] == "api" && r.segments[n-1] == version
 }
+
+// ownerRepo is the configured repository, or, for a Provider whose
+// address is an API base URL, the last two segments of the event's source.
+func ownerRepo(typ, owner, repo string, e Event) (string, string, error) {
+	if owner != "" {
+		return owner, repo, nil
+	}
+	segs, err := sourcePath(typ, e)
+	if err != nil {
+		return "", "", err
+	}
+	return segs[len(segs)-2], segs[len(segs)-1], nil
+}

@@ -84,13 +84,9 @@ func (s *giteaSender) Send(ctx context.Context, m Message) error {
 	if st.success {
 		state = "success"
 	}
-	owner, repo := s.owner, s.repo
-	if owner == "" {
-		segs, err := sourcePath(TypeGitea, m.Event)
-		if err != nil {
-			return err
-		}
-		owner, repo = segs[len(segs)-2], segs[len(segs)-1]
+	owner, repo, err := ownerRepo(TypeGitea, s.owner, s.repo, m.Event)
+	if err != nil {
+		return err
 	}
 	u := s.api + "/repos/" + url.PathEscape(owner) + "/" + url.PathEscape(repo) + "/statuses/" + st.sha
 	header := http.Header{}
