@@ -163,7 +163,7 @@ func (r *ApplicationReconciler) Reconcile(ctx context.Context, req ctrl.Request)
 		return r.outcomes.finish(ctx, r.subject(app, "Delete"), 0, err), nil
 	}
 	if !controllerutil.ContainsFinalizer(app, Finalizer) {
-		patch := client.MergeFrom(app.DeepCopy())
+		patch := mergeFrom(app.DeepCopy())
 		controllerutil.AddFinalizer(app, Finalizer)
 		if err := r.Client.Patch(ctx, app, patch); err != nil {
 			return ctrl.Result{}, fmt.Errorf("add finalizer: %w", err)

@@ -9,7 +9,6 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
-	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
 
 	cruisev1 "github.com/cruisegitops/cruise/api/v1alpha1"
@@ -44,9 +43,9 @@ func (r *ApplicationReconciler) finalize(ctx context.Context, app *cruisev1.Appl
 			return transient(cruisev1.ReasonPruneFailed, fmt.Errorf("prune on delete: %w", err))
 		}
 	}
-	patch := client.MergeFrom(app.DeepCopy())
+	patch := mergeFrom(app.DeepCopy())
 	controllerutil.RemoveFinalizer(app, Finalizer)
-	if err := client.IgnoreNotFound(r.Client.Patch(ctx, app, patch)); err != nil {
+	if err := r.Client.Patch(ctx, app, patch); err != nil && !gone(err) {
 		return transient(cruisev1.ReasonPruneFailed, fmt.Errorf("remove finalizer: %w", err))
 	}
 	return nil

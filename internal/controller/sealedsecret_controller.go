@@ -131,15 +131,21 @@ func (r *SealedSecretReconciler) Reconcile(ctx context.Context, req ctrl.Request
 	var written string // the Secret's resourceVersion once it is as described
 	defer func() {
 		if !equality.Semantic.DeepEqual(before.Status, ss.Status) {
-			if err := r.Client.Status().Patch(ctx, ss, client.MergeFrom(before)); err != nil {
-				if !apierrors.IsNotFound(err) {
+			// Bound to the resourceVersion read: when the SealedSecret was
+			// deleted and created again while this reconcile ran, the
+			// status written and the memo below would otherwise be the new
+			// one's, and it would never be looked at. Any change refuses
+			// the patch, and brings its own reconcile.
+			lock := client.MergeFromWithOptions(before, client.MergeFromWithOptimisticLock{})
+			if err := r.Client.Status().Patch(ctx, ss, lock); err != nil {
+				if !apierrors.IsNotFound(err) && !apierrors.IsConflict(err) {
 					retErr = errors.Join(retErr, fmt.Errorf("write status of SealedSecret %s: %w", req.NamespacedName, err))
 				}
 				return
 			}
 		}
 		if written != "" {
-			r.unsealed.put(req.NamespacedName, ss, written)
+			r.unsealed.put(req.NamespacedName, before, written)
 		}
 	}()
 
