@@ -25,6 +25,14 @@ func decodeManifests(source string, data []byte, isJSON bool) ([]Object, error) 
 	return decodeYAML(source, data)
 }
 
+// Decode decodes a multi-document YAML stream that came from source (a
+// file name for errors and Object.Source), as a manifest file is read:
+// empty documents are skipped, Lists flattened, and an error names source
+// and the line.
+func Decode(source string, data []byte) ([]Object, error) {
+	return decodeYAML(source, data)
+}
+
 // decodeYAML decodes a multi-document YAML stream. The decoder runs over the
 // whole file rather than over pre-split documents so that line numbers in
 // errors are lines of the file.
