@@ -33,11 +33,14 @@ type DependencyReference struct {
 }
 
 // ApplicationSpec says what to apply and how.
+// +kubebuilder:validation:XValidation:rule="has(self.sourceRef) != has(self.chart)",message="exactly one of sourceRef (with path) and chart must be set"
 type ApplicationSpec struct {
-	// SourceRef is the GitRepository to deploy from.
-	SourceRef SourceReference `json:"sourceRef"`
-	// Path inside the repository: a kustomization or a directory of
-	// manifests.
+	// SourceRef is the GitRepository to deploy from. Exactly one of
+	// sourceRef and chart.
+	// +optional
+	SourceRef SourceReference `json:"sourceRef,omitzero"`
+	// Path inside the repository: a kustomization, a Helm chart (the
+	// directory holds Chart.yaml) or a directory of manifests.
 	// +kubebuilder:default="."
 	// +optional
 	Path string `json:"path,omitempty"`
@@ -86,6 +89,14 @@ type ApplicationSpec struct {
 	// Decryption decrypts SOPS-encrypted manifests at render time.
 	// +optional
 	Decryption *Decryption `json:"decryption,omitempty"`
+	// Chart deploys a chart from a Helm repository or an OCI registry
+	// instead of a GitRepository.
+	// +optional
+	Chart *ChartSource `json:"chart,omitempty"`
+	// Helm holds the release settings of a chart, from Chart or from a
+	// directory of the GitRepository that holds Chart.yaml.
+	// +optional
+	Helm *HelmSettings `json:"helm,omitempty"`
 }
 
 // DecryptionProviderSOPS decrypts files the sops CLI encrypted to age
@@ -164,6 +175,10 @@ type ApplicationStatus struct {
 	// LastAppliedRevision is the last revision applied successfully.
 	// +optional
 	LastAppliedRevision string `json:"lastAppliedRevision,omitempty"`
+	// Chart is the chart of the last render, for an Application that
+	// deploys a Helm chart.
+	// +optional
+	Chart *ChartStatus `json:"chart,omitempty"`
 	// LastAttemptedRevision is the last revision a sync was tried with.
 	// +optional
 	LastAttemptedRevision string `json:"lastAttemptedRevision,omitempty"`
