@@ -55,6 +55,7 @@ type ApplicationReconciler struct {
 	Notifier Notifier
 
 	engines  *engines
+	cluster  *clusterCache
 	drift    *driftWatcher
 	changes  changedPaths
 	driftCh  chan event.TypedGenericEvent[*cruisev1.Application]
@@ -75,6 +76,7 @@ func (r *ApplicationReconciler) SetupWithManager(mgr ctrl.Manager) error {
 	r.outcomes = newOutcomes(r.Recorder).notifying(r.Notifier, cruisev1.ApplicationKind)
 	r.outcomes.notices.source = r.sourceURL
 	r.engines = newEngines(mgr.GetConfig(), apply.EngineOptions{FieldManager: r.FieldManager})
+	r.cluster = &clusterCache{config: mgr.GetConfig(), ttl: 5 * time.Minute}
 	mc, err := metadata.NewForConfig(mgr.GetConfig())
 	if err != nil {
 		return fmt.Errorf("metadata client: %w", err)
@@ -92,6 +94,9 @@ func (r *ApplicationReconciler) SetupWithManager(mgr ctrl.Manager) error {
 	idx := mgr.GetFieldIndexer()
 	if err := idx.IndexField(ctx, &cruisev1.Application{}, indexSource, func(o client.Object) []string {
 		app := o.(*cruisev1.Application)
+		if app.Spec.Chart != nil {
+			return nil
+		}
 		return []string{app.SourceNamespace() + "/" + app.Spec.SourceRef.Name}
 	}); err != nil {
 		return err
