@@ -7,8 +7,12 @@ import (
 	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/discovery"
 	"k8s.io/client-go/rest"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/handler"
+	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	chart "helm.sh/helm/v4/pkg/chart/v2"
 
@@ -177,4 +181,61 @@ func (r *ApplicationReconciler) runHooks(ctx context.Context, app *cruisev1.Appl
 		return nil
 	}
 	return stalling(cruisev1.ReasonHookFailed, fmt.Errorf("%s hooks: not run yet (%d)", event, len(hooks)))
+}
+
+// indexValuesFrom indexes Applications by the ConfigMaps and Secrets
+// their spec.helm.valuesFrom reads: "ConfigMap/<ns>/<name>".
+const indexValuesFrom = ".spec.helm.valuesFrom"
+
+func valuesFromKeys(o client.Object) []string {
+	app := o.(*cruisev1.Application)
+	if app.Spec.Helm == nil {
+		return nil
+	}
+	var keys []string
+	for _, v := range app.Spec.Helm.ValuesFrom {
+		keys = append(keys, v.Kind+"/"+app.Namespace+"/"+v.Name)
+	}
+	return keys
+}
+
+// valuesChangedFor returns the map function of a ConfigMap or Secret
+// watch: the Applications reading it are marked for a sync (their Git
+// revision did not change, so without the mark the sync would skip).
+func (r *ApplicationReconciler) valuesChangedFor(kind string) handler.MapFunc {
+	return func(ctx context.Context, o client.Object) []reconcile.Request {
+		var list cruisev1.ApplicationList
+		if err := r.Client.List(ctx, &list, client.MatchingFields{indexValuesFrom: kind + "/" + o.GetNamespace() + "/" + o.GetName()}); err != nil {
+			return nil
+		}
+		reqs := requests(list.Items)
+		for _, req := range reqs {
+			r.valuesChanged.add(req.NamespacedName)
+		}
+		return reqs
+	}
+}
+
+// keySet is a set of Applications, safe for concurrent use.
+type keySet struct {
+	mu sync.Mutex
+	m  map[types.NamespacedName]bool
+}
+
+func (s *keySet) add(k types.NamespacedName) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.m == nil {
+		s.m = map[types.NamespacedName]bool{}
+	}
+	s.m[k] = true
+}
+
+// take reports whether k was in the set and removes it.
+func (s *keySet) take(k types.NamespacedName) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	ok := s.m[k]
+	delete(s.m, k)
+	return ok
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"time"
 
+	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
@@ -54,12 +55,14 @@ type ApplicationReconciler struct {
 	// Notifier is told of syncs, failures and recoveries; nil: nobody.
 	Notifier Notifier
 
-	engines  *engines
-	cluster  *clusterCache
-	drift    *driftWatcher
-	changes  changedPaths
-	driftCh  chan event.TypedGenericEvent[*cruisev1.Application]
-	outcomes *outcomes
+	engines *engines
+	cluster *clusterCache
+	// valuesChanged holds the Applications whose valuesFrom changed.
+	valuesChanged keySet
+	drift         *driftWatcher
+	changes       changedPaths
+	driftCh       chan event.TypedGenericEvent[*cruisev1.Application]
+	outcomes      *outcomes
 }
 
 // SetupWithManager registers the reconciler, its indexes and watches.
@@ -116,7 +119,16 @@ func (r *ApplicationReconciler) SetupWithManager(mgr ctrl.Manager) error {
 		return err
 	}
 
+	if err := idx.IndexField(ctx, &cruisev1.Application{}, indexValuesFrom, valuesFromKeys); err != nil {
+		return err
+	}
+	configMap := &metav1.PartialObjectMetadata{}
+	configMap.SetGroupVersionKind(corev1.SchemeGroupVersion.WithKind("ConfigMap"))
+
 	return ctrl.NewControllerManagedBy(mgr).
+		// A ConfigMap or Secret a chart's valuesFrom reads, changed.
+		Watches(configMap, handler.EnqueueRequestsFromMapFunc(r.valuesChangedFor("ConfigMap")), builder.OnlyMetadata).
+		Watches(secretMetadata(), handler.EnqueueRequestsFromMapFunc(r.valuesChangedFor("Secret")), builder.OnlyMetadata).
 		For(&cruisev1.Application{}, builder.WithPredicates(
 			predicate.Or(predicate.GenerationChangedPredicate{}, predicate.AnnotationChangedPredicate{}))).
 		// A new revision of the source triggers its Applications.
@@ -186,7 +198,8 @@ func (r *ApplicationReconciler) Reconcile(ctx context.Context, req ctrl.Request)
 	}
 
 	dirty := r.drift.takeDirty(req.NamespacedName)
-	next, err := r.sync(ctx, app, status, syncTrigger{forced: forced, drift: dirty})
+	values := r.valuesChanged.take(req.NamespacedName)
+	next, err := r.sync(ctx, app, status, syncTrigger{forced: forced || values, drift: dirty})
 	// Handled once the sync is over, so that whoever asked (`cruise
 	// reconcile --wait`) reads its outcome, not the state before it.
 	app.Status.LastHandledReconcileAt = requested
