@@ -18,6 +18,7 @@ import (
 
 	cruisev1 "github.com/cruisegitops/cruise/api/v1alpha1"
 	"github.com/cruisegitops/cruise/internal/apply"
+	"github.com/cruisegitops/cruise/internal/chartrepo"
 	"github.com/cruisegitops/cruise/internal/helm"
 	"github.com/cruisegitops/cruise/internal/pipeline"
 	"github.com/cruisegitops/cruise/internal/render"
@@ -35,7 +36,14 @@ type rendered struct {
 
 // render renders app from its checkout: a chart when spec.path holds
 // Chart.yaml, else kustomize or plain manifests.
-func (r *ApplicationReconciler) render(ctx context.Context, app *cruisev1.Application, repo *cruisev1.GitRepository, art *gitsource.Artifact, dec *render.Decryption) (rendered, error) {
+func (r *ApplicationReconciler) render(ctx context.Context, app *cruisev1.Application, repo *cruisev1.GitRepository, art *gitsource.Artifact, archive *chartrepo.Archive, dec *render.Decryption) (rendered, error) {
+	if archive != nil {
+		ch, err := helm.LoadArchive(art.URL, archive.Data, helm.Limits{})
+		if err != nil {
+			return rendered{}, stalling(cruisev1.ReasonRenderFailed, err)
+		}
+		return r.renderChart(ctx, app, "", ch, nil)
+	}
 	ch, files, isChart, err := pipeline.LoadGitChart(app, art.Dir)
 	if !isChart {
 		res, err := pipeline.Render(ctx, app, repo, art.Dir, dec)
@@ -64,6 +72,9 @@ func (r *ApplicationReconciler) renderChart(ctx context.Context, app *cruisev1.A
 		Reader:  r.APIReader,
 		Cluster: cluster,
 		Lookup:  r.engines.configFor(app.Namespace, app.Spec.ServiceAccountName),
+		Dependencies: func(ctx context.Context, ch *chart.Chart) error {
+			return r.Charts.FetchDependencies(ctx, ch, r.chartCredentials(ctx, app))
+		},
 	}
 	res, err := pipeline.RenderChart(ctx, app, root, ch, files, releaseInstalled(app), env)
 	if err != nil {

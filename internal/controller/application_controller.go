@@ -24,6 +24,7 @@ import (
 
 	cruisev1 "github.com/cruisegitops/cruise/api/v1alpha1"
 	"github.com/cruisegitops/cruise/internal/apply"
+	"github.com/cruisegitops/cruise/internal/chartrepo"
 	gitsource "github.com/cruisegitops/cruise/internal/source"
 )
 
@@ -54,6 +55,9 @@ type ApplicationReconciler struct {
 	Now func() time.Time
 	// Notifier is told of syncs, failures and recoveries; nil: nobody.
 	Notifier Notifier
+	// Charts fetches repository charts and chart dependencies; nil: a
+	// client with chartrepo's defaults.
+	Charts *chartrepo.Client
 
 	engines *engines
 	cluster *clusterCache
@@ -75,6 +79,9 @@ func (r *ApplicationReconciler) SetupWithManager(mgr ctrl.Manager) error {
 	}
 	if r.APIReader == nil {
 		r.APIReader = r.Client
+	}
+	if r.Charts == nil {
+		r.Charts = chartrepo.NewClient(chartrepo.Options{})
 	}
 	r.outcomes = newOutcomes(r.Recorder).notifying(r.Notifier, cruisev1.ApplicationKind)
 	r.outcomes.notices.source = r.sourceURL

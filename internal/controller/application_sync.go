@@ -18,6 +18,7 @@ import (
 
 	cruisev1 "github.com/cruisegitops/cruise/api/v1alpha1"
 	"github.com/cruisegitops/cruise/internal/apply"
+	"github.com/cruisegitops/cruise/internal/chartrepo"
 	"github.com/cruisegitops/cruise/internal/pipeline"
 	"github.com/cruisegitops/cruise/internal/render"
 	gitsource "github.com/cruisegitops/cruise/internal/source"
@@ -37,7 +38,17 @@ func (r *ApplicationReconciler) sync(ctx context.Context, app *cruisev1.Applicat
 	if err := r.checkDependencies(ctx, app); err != nil {
 		return 0, err
 	}
-	repo, art, err := r.source(ctx, app)
+	var (
+		repo    *cruisev1.GitRepository
+		art     *gitsource.Artifact
+		archive *chartrepo.Archive
+		err     error
+	)
+	if app.Spec.Chart != nil {
+		art, archive, err = r.chartSource(ctx, app)
+	} else {
+		repo, art, err = r.source(ctx, app)
+	}
 	if err != nil {
 		return 0, err
 	}
@@ -46,7 +57,7 @@ func (r *ApplicationReconciler) sync(ctx context.Context, app *cruisev1.Applicat
 	app.Status.LastAttemptedRevision = revision
 
 	next := r.untilResync(app)
-	sameRevision := gitsource.RevisionCommit(app.Status.LastAppliedRevision) == art.Commit
+	sameRevision := revisionKey(app.Status.LastAppliedRevision) == art.Commit
 	// Ready at this generation: the spec as it is now has been applied
 	// (read before the progress write below turns Ready Unknown).
 	specApplied := isReady(app.Status.Conditions, app.Generation)
@@ -54,7 +65,7 @@ func (r *ApplicationReconciler) sync(ctx context.Context, app *cruisev1.Applicat
 	if settled && sameRevision {
 		return next, nil // nothing new: woken by something that does not concern us
 	}
-	if settled && r.unaffected(ctx, repo, app, art) {
+	if settled && repo != nil && r.unaffected(ctx, repo, app, art) {
 		// A commit elsewhere in the repository: record it, apply nothing.
 		app.Status.LastAppliedRevision = revision
 		markReady(&app.Status.Conditions, app.Generation, cruisev1.ReasonSucceeded, "revision "+revision+" changes no file of this application")
@@ -70,7 +81,7 @@ func (r *ApplicationReconciler) sync(ctx context.Context, app *cruisev1.Applicat
 	if err != nil {
 		return 0, err
 	}
-	rendered, err := r.render(ctx, app, repo, art, dec)
+	rendered, err := r.render(ctx, app, repo, art, archive, dec)
 	if err != nil {
 		r.recordHistory(app, art, "", err)
 		return 0, err
