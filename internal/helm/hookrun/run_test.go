@@ -10,7 +10,6 @@ import (
 
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/cruisegitops/cruise/internal/helm"
@@ -232,5 +231,3 @@ func jobCondition(j *batchv1.Job, t batchv1.JobConditionType) bool {
 	}
 	return false
 }
-
-var _ = metav1.Now
