@@ -56,8 +56,6 @@ type run struct {
 	created *unstructured.Unstructured
 }
 
-func (h *run) String() string { return describe(h.ref, h.event, h.source) }
-
 // prepare validates the hooks that have event and returns them in Helm's
 // order, each with its object ready to apply. Nothing is sent to the
 // cluster except discovery (via the client's RESTMapper).

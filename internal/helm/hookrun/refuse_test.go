@@ -5,6 +5,7 @@ import (
 	"errors"
 	"testing"
 
+	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -143,5 +144,38 @@ func TestNotOurs(t *testing.T) {
 				t.Errorf("ConfigMap settings was changed: %+v", live)
 			}
 		})
+	}
+}
+
+// TestRemove deletes what is left of a release's hooks, and nothing that
+// is not one of them.
+func TestRemove(t *testing.T) {
+	ns := namespace(t)
+	r := runner(ns)
+	hooks := []helm.Hook{
+		hook(t, "pre-install", 0, "", job("migrate", "", "")),
+		hook(t, "post-install", 0, "", configMap("settings")),
+		hook(t, "pre-delete", 0, "", configMap("never-ran")),
+	}
+	if _, err := r.Run(t.Context(), helm.PreInstall, hooks); err != nil {
+		t.Fatal(err)
+	}
+	// An ordinary object of a hook's name stays.
+	other := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "settings", Namespace: ns}}
+	if err := k8s.Create(t.Context(), other); err != nil {
+		t.Fatal(err)
+	}
+	removed, err := r.Remove(t.Context(), hooks)
+	if err != nil {
+		t.Fatalf("Remove: %v", err)
+	}
+	if len(removed) != 1 || removed[0].String() != "Job/"+ns+"/migrate" {
+		t.Errorf("removed %v, want only Job migrate", removed)
+	}
+	if exists(t, &batchv1.Job{}, ns, "migrate") {
+		t.Error("Job migrate is still there")
+	}
+	if !exists(t, &corev1.ConfigMap{}, ns, "settings") {
+		t.Error("the ordinary ConfigMap settings was removed")
 	}
 }

@@ -247,7 +247,7 @@ func (r *Runner) create(ctx context.Context, h *run) *HookError {
 // deleteAfter deletes a hook object that was created in this run if it
 // has policy, and records it in res.
 func (r *Runner) deleteAfter(ctx context.Context, h *run, policy string, res *Result) error {
-	if h.created == nil || !h.policies[policy] || h.ref.Kind == "CustomResourceDefinition" && h.ref.Group == "apiextensions.k8s.io" {
+	if h.created == nil || !h.policies[policy] || isCRD(h.ref) {
 		return nil
 	}
 	if err := r.deleteAndWait(ctx, h, h.created); err != nil {
