@@ -66,7 +66,8 @@ const (
 	// created; the run stops.
 	Failed Action = "failed"
 	// Deleted: the hook object was deleted by hook-succeeded or
-	// hook-failed.
+	// hook-failed (Step.Message names the policy), or by Remove
+	// ("removed").
 	Deleted Action = "deleted"
 )
 
