@@ -170,7 +170,11 @@ func (c *Client) ociTags(ctx context.Context, repo name.Repository, auth Auth, s
 		defer cancel()
 		raw, err := remote.List(repo, opts...)
 		if err != nil {
-			return nil, c.ociError(ctx, "chart "+shown+": listing tags", err)
+			err = c.ociError(ctx, "chart "+shown+": listing tags", err)
+			if errors.Is(err, ErrNotFound) {
+				return nil, errorf(ErrNotFound, "chart %s not found (the registry has no such repository)", shown)
+			}
+			return nil, err
 		}
 		var tags []string
 		for _, t := range raw {
