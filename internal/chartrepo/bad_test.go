@@ -129,8 +129,7 @@ func TestArchiveOverLimit(t *testing.T) {
 		})
 	}
 	t.Run("endless body", func(t *testing.T) {
-		var srv *httptest.Server
-		srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			if r.URL.Path == "/index.yaml" {
 				fmt.Fprintf(w, "apiVersion: v1\nentries:\n  big:\n  - name: big\n    version: 1.0.0\n    urls: [big-1.0.0.tgz]\n")
 				return
