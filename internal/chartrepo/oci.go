@@ -52,7 +52,7 @@ func ociRef(req Request) (repoPath, chartName, version string, err error) {
 		if version != "" && version != tag {
 			return "", "", "", errorf(ErrInvalid, "chart oci://%s: version %q differs from the reference's tag %q", ref, version, tag)
 		}
-		ref, last, version = strings.TrimSuffix(ref, ":"+strings.ReplaceAll(tag, "+", "_")), n, tag
+		ref, last, version = ref[:len(ref)-len(last)]+n, n, tag
 	}
 	if !strings.Contains(ref, "/") || last == "" {
 		return "", "", "", errorf(ErrInvalid, "chart oci://%s: want oci://HOST/PATH/NAME, or oci://HOST/PATH and a chart name", ref)
