@@ -117,6 +117,7 @@ func TestFetchOCIReferenceForms(t *testing.T) {
 		{"full reference as chart", chartrepo.Request{Chart: r.URL() + "/podinfo", Version: "6.12.0"}, "6.12.0"},
 		{"reference with a tag", chartrepo.Request{RepoURL: r.URL() + "/podinfo:6.13.0"}, "6.13.0"},
 		{"tag with build metadata", chartrepo.Request{RepoURL: r.URL() + "/podinfo:5.0.0_build.1"}, "5.0.0+build.1"},
+		{"tag written with a plus", chartrepo.Request{RepoURL: r.URL() + "/podinfo:5.0.0+build.1"}, "5.0.0+build.1"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			a, err := c.Fetch(ctxT(t), tc.req)

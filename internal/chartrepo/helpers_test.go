@@ -1,8 +1,8 @@
 package chartrepo_test
 
 import (
-	"errors"
 	"context"
+	"errors"
 	"strings"
 	"testing"
 	"time"
@@ -55,6 +55,7 @@ func wantError(t *testing.T, err error, kind error, want []string, never ...stri
 		t.Fatalf("no error; want one containing %q", want)
 	}
 	msg := err.Error()
+	t.Log(msg)
 	if strings.ContainsAny(msg, "\n") {
 		t.Errorf("error is not one line: %q", msg)
 	}
