@@ -2,10 +2,13 @@ package controller
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"time"
 
+	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/discovery"
@@ -20,6 +23,7 @@ import (
 	"github.com/cruisegitops/cruise/internal/apply"
 	"github.com/cruisegitops/cruise/internal/chartrepo"
 	"github.com/cruisegitops/cruise/internal/helm"
+	"github.com/cruisegitops/cruise/internal/helm/hookrun"
 	"github.com/cruisegitops/cruise/internal/pipeline"
 	"github.com/cruisegitops/cruise/internal/render"
 	gitsource "github.com/cruisegitops/cruise/internal/source"
@@ -180,18 +184,36 @@ func postEvent(upgrade bool) string {
 }
 
 // runHooks runs the release's hooks of event as the Application's
-// identity; a failure names the hook.
+// identity; a failure names the hook. timeout bounds each hook's wait.
 func (r *ApplicationReconciler) runHooks(ctx context.Context, app *cruisev1.Application, eng *apply.Engine, rendered rendered, event string, timeout time.Duration) error {
-	var hooks []helm.Hook
-	for _, h := range rendered.release.Hooks {
-		if h.Has(event) {
-			hooks = append(hooks, h)
-		}
+	runner := &hookrun.Runner{
+		Client: eng.Client(), Namespace: pipeline.ReleaseNamespace(app), Release: pipeline.ReleaseName(app),
+		FieldManager: r.FieldManager + "-hooks", Timeout: timeout,
 	}
-	if len(hooks) == 0 {
+	results, err := runner.Run(ctx, event, rendered.release.Hooks)
+	if len(results) > 0 {
+		r.Recorder.Eventf(app, nil, corev1.EventTypeNormal, "HooksRun", "Sync", "%s hooks: %s", event, hookSummary(results))
+	}
+	if err == nil {
 		return nil
 	}
-	return stalling(cruisev1.ReasonHookFailed, fmt.Errorf("%s hooks: not run yet (%d)", event, len(hooks)))
+	var he *hookrun.HookError
+	if errors.As(err, &he) && (he.Reason == hookrun.ReasonTimeout || he.Reason == hookrun.ReasonAPI) {
+		return transient(cruisev1.ReasonHookFailed, err)
+	}
+	return stalling(cruisev1.ReasonHookFailed, err)
+}
+
+func hookSummary(results []hookrun.Result) string {
+	parts := make([]string, 0, len(results))
+	for _, res := range results {
+		state := "created"
+		if res.Succeeded {
+			state = "succeeded"
+		}
+		parts = append(parts, res.Ref.String()+" "+state)
+	}
+	return strings.Join(parts, ", ")
 }
 
 // indexValuesFrom indexes Applications by the ConfigMaps and Secrets
