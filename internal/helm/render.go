@@ -142,14 +142,16 @@ func Render(ctx context.Context, ch *chart.Chart, opts Options) (*Release, error
 		rel.CRDs = append(rel.CRDs, objs...)
 	}
 	for _, m := range manifests {
-		objs, err := render.Decode(m.Name, []byte(m.Content))
+		// Helm's sorter trims each document; `helm template` prints it
+		// with a newline after, which a block scalar at its end keeps.
+		objs, err := render.Decode(m.Name, []byte(m.Content+"\n"))
 		if err != nil {
 			return nil, fmt.Errorf("%w: %w", ErrRender, err)
 		}
 		rel.Objects = append(rel.Objects, objs...)
 	}
 	for _, h := range hooks {
-		objs, err := render.Decode(h.Path, []byte(h.Manifest))
+		objs, err := render.Decode(h.Path, []byte(h.Manifest+"\n"))
 		if err != nil {
 			return nil, fmt.Errorf("%w: %w", ErrRender, err)
 		}
@@ -195,4 +197,15 @@ func (r *Release) AllObjects() []render.Object {
 	out := make([]render.Object, 0, len(r.CRDs)+len(r.Objects))
 	out = append(out, r.CRDs...)
 	return append(out, r.Objects...)
+}
+
+// BuildObjects is everything `helm template --include-crds` prints, in
+// its order: the CRDs, the templates, then the hooks (which keep their
+// helm.sh/hook annotations).
+func (r *Release) BuildObjects() []render.Object {
+	out := r.AllObjects()
+	for _, h := range r.Hooks {
+		out = append(out, h.Object)
+	}
+	return out
 }
