@@ -259,6 +259,10 @@ func (r *ApplicationReconciler) apply(ctx context.Context, app *cruisev1.Applica
 		if c.Action != apply.Unchanged && c.Action != apply.PruneSkipped {
 			written++
 			r.Metrics.countObject(string(c.Action))
+			if c.Ref.Kind == "CustomResourceDefinition" {
+				// Charts rendered next see the new API in .Capabilities.
+				r.cluster.invalidate()
+			}
 		}
 	}
 	newRevision := app.Status.LastAppliedRevision != art.Revision

@@ -34,11 +34,11 @@ func LoadGenerated(ctx context.Context, c client.Reader, namespace, name string)
 		return nil, fmt.Errorf("read generated values from Secret %s/%s: %w", namespace, name, err)
 	}
 	if s.Type != GeneratedSecretType {
-		return nil, fmt.Errorf("Secret %s/%s is of type %s, not %s: it is not cruise's, rename the release or remove it", namespace, name, s.Type, GeneratedSecretType)
+		return nil, fmt.Errorf("secret %s/%s is of type %s, not %s: it is not cruise's, rename the release or remove it", namespace, name, s.Type, GeneratedSecretType)
 	}
 	var kept map[string]string
 	if err := json.Unmarshal(s.Data[generatedKey], &kept); err != nil {
-		return nil, fmt.Errorf("Secret %s/%s: key %s: %w", namespace, name, generatedKey, err)
+		return nil, fmt.Errorf("secret %s/%s: key %s: %w", namespace, name, generatedKey, err)
 	}
 	return kept, nil
 }
@@ -54,7 +54,7 @@ func StoreGenerated(ctx context.Context, c client.Client, namespace, name string
 	s := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: namespace, Name: name}}
 	_, err = controllerutil.CreateOrUpdate(ctx, c, s, func() error {
 		if s.Type != "" && s.Type != GeneratedSecretType {
-			return fmt.Errorf("Secret %s/%s is of type %s, not %s", namespace, name, s.Type, GeneratedSecretType)
+			return fmt.Errorf("secret %s/%s is of type %s, not %s", namespace, name, s.Type, GeneratedSecretType)
 		}
 		s.Type = GeneratedSecretType
 		if s.Labels == nil {
