@@ -73,7 +73,7 @@ cluster-bins: ## Build the local control plane from source into bin/k8s (once).
 .PHONY: cluster-bins-jobs bins-jobs
 cluster-bins-jobs: $(CLUSTER_BINS)
 	@:
-bins-jobs: $(CLUSTER_BINS) build $(TOOLS_BIN)/sops $(PROMETHEUS_BINS)
+bins-jobs: $(CLUSTER_BINS) build $(TOOLS_BIN)/sops $(TOOLS_BIN)/helm $(PROMETHEUS_BINS)
 	@:
 
 # One rule per tools module: make's timestamps keep a second run instant,
@@ -130,6 +130,23 @@ $(TOOLS_BIN)/sops: hack/tools/sops/go.mod hack/tools/sops/go.sum
 	@echo "building sops (the first time takes about 3 min on 2 cores)"
 	cd hack/tools/sops && $(GO) build -trimpath -ldflags '-s -w' -o $@ github.com/getsops/sops/v3/cmd/sops
 	@touch $@
+
+# The helm CLI: tests compare cruise's chart rendering with `helm template`
+# of the same chart (internal/helm/helmtest). Stamped with the pinned
+# version, as Helm's own release build does: without it helm reports v4.3
+# and .Capabilities.HelmVersion differs from a released helm.
+HELM_VERSION = $(shell awk '$$1 == "require" && $$2 == "helm.sh/helm/v4" { print $$3; exit } \
+                            $$1 == "helm.sh/helm/v4" && $$2 ~ /^v/ { print $$2; exit }' hack/tools/helm/go.mod)
+$(TOOLS_BIN)/helm: hack/tools/helm/go.mod hack/tools/helm/go.sum
+	@mkdir -p $(TOOLS_BIN)
+	@echo "building helm $(HELM_VERSION) (the first time takes about 8 min on 2 cores)"
+	cd hack/tools/helm && $(GO) build -trimpath -ldflags '-s -w -X helm.sh/helm/v4/internal/version.version=$(HELM_VERSION)' -o $@ helm.sh/helm/v4/cmd/helm
+	@touch $@
+
+# The name helmtest's failure message tells to build.
+.PHONY: bin/tools/helm
+bin/tools/helm: $(TOOLS_BIN)/helm
+	@:
 
 # promtool checks config/monitoring's alerting rules (config/monitoring_test.go);
 # internal/e2e runs them in Prometheus against a controller.
