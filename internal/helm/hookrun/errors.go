@@ -43,7 +43,17 @@ type HookError struct {
 }
 
 func (e *HookError) Error() string {
-	return fmt.Sprintf("hook %s (%s, from %s) %v", e.Ref, e.Event, e.Source, e.Err)
+	return fmt.Sprintf("%s %v", describe(e.Ref, e.Event, e.Source), e.Err)
+}
+
+// describe names a hook as every message does:
+// "hook Job web/migrate (pre-upgrade, from web/templates/migrate.yaml)".
+func describe(ref apply.ObjRef, event, source string) string {
+	name := ref.Name
+	if ref.Namespace != "" {
+		name = ref.Namespace + "/" + name
+	}
+	return fmt.Sprintf("hook %s %s (%s, from %s)", ref.Kind, name, event, source)
 }
 
 func (e *HookError) Unwrap() error { return e.Err }

@@ -8,9 +8,9 @@ import (
 	"sort"
 	"strings"
 
+	releaseutil "helm.sh/helm/v4/pkg/release/v1/util"
 	"k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
-	releaseutil "helm.sh/helm/v4/pkg/release/v1/util"
 
 	"github.com/cruisegitops/cruise/internal/apply"
 	"github.com/cruisegitops/cruise/internal/helm"
@@ -56,11 +56,7 @@ type run struct {
 	created *unstructured.Unstructured
 }
 
-// String names the hook as every message does:
-// "hook Job web/migrate (pre-upgrade, from web/templates/migrate.yaml)".
-func (h *run) String() string {
-	return fmt.Sprintf("hook %s (%s, from %s)", h.ref, h.event, h.source)
-}
+func (h *run) String() string { return describe(h.ref, h.event, h.source) }
 
 // prepare validates the hooks that have event and returns them in Helm's
 // order, each with its object ready to apply. Nothing is sent to the
