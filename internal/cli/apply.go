@@ -108,8 +108,10 @@ func (o *ApplyOptions) validate() error {
 type applyReport struct {
 	Source   string         `json:"source"`
 	Revision string         `json:"revision,omitempty"`
+	Chart    *chartReport   `json:"chart,omitempty"`
 	DryRun   bool           `json:"dryRun,omitempty"`
 	Changes  []apply.Change `json:"changes"`
+	Hooks    []hookReport   `json:"hooks,omitempty"`
 	Health   []apply.Health `json:"health,omitempty"`
 	Error    string         `json:"error,omitempty"`
 }
@@ -147,10 +149,11 @@ func (o *ApplyOptions) run(ctx context.Context, p *applyPrinter) (string, *apply
 	if err != nil {
 		return "", nil, err
 	}
-	src, err := o.Source.load(ctx, dec)
+	src, err := o.Source.load(ctx, dec, c.chartEnv())
 	if err != nil {
 		return "", nil, decryptionHint(err, dec, "use --age-identity or --decryption-secret")
 	}
+	p.chart = reportChart(src.Chart)
 	t := c.target()
 	// A dry run creates nothing that could become healthy.
 	t.Prune, t.Force, t.Wait, t.Timeout = o.Prune, o.Force, o.Wait && !o.DryRun, o.Timeout
@@ -158,6 +161,10 @@ func (o *ApplyOptions) run(ctx context.Context, p *applyPrinter) (string, *apply
 	opts.DryRun = o.DryRun
 	if o.Output == outputText {
 		opts.Progress = p.progress
+	}
+	if src.Chart != nil {
+		res, err := o.applyRelease(ctx, c, src, opts, p)
+		return src.Revision, res, err
 	}
 	res, err := c.engine.Apply(ctx, src.Objects, opts)
 	return src.Revision, res, err
@@ -171,6 +178,9 @@ type applyPrinter struct {
 	live *liveStatus
 	// printed holds the changes already shown by progress events.
 	printed map[string]bool
+	// chart and hooks are the chart applied and its hooks run, if any.
+	chart *chartReport
+	hooks []hookReport
 }
 
 func newApplyPrinter(w io.Writer, o *ApplyOptions) *applyPrinter {
@@ -217,9 +227,11 @@ func (p *applyPrinter) finish(revision string, res *apply.Result, err error, cod
 	}
 	if p.opts.Output == outputJSON {
 		rep := applyReport{
-			Source:   redactURL(p.opts.Source.Source),
+			Source:   p.opts.Source.display(),
 			Revision: revision,
+			Chart:    p.chart,
 			DryRun:   p.opts.DryRun,
+			Hooks:    p.hooks,
 			Changes:  res.Changes,
 			Health:   res.Health,
 			Error:    errorText(err),
@@ -260,7 +272,7 @@ func (p *applyPrinter) finish(revision string, res *apply.Result, err error, cod
 	if p.opts.DryRun {
 		verb = "dry run (nothing changed) of"
 	}
-	summary := fmt.Sprintf("%s %s: %s", verb, describeSource(revision, p.opts.Source.Source), countActions(actions, nil))
+	summary := fmt.Sprintf("%s %s: %s", verb, describeSource(revision, p.opts.Source.display()), countActions(actions, nil))
 	if len(res.Health) > 0 && len(notReady) == 0 {
 		summary += fmt.Sprintf("; all %d objects Current", len(res.Health))
 	}

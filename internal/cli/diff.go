@@ -95,14 +95,14 @@ func runDiff(ctx context.Context, out io.Writer, o *DiffOptions) error {
 			diffs = []apply.ObjectDiff{}
 		}
 		perr = writeJSON(out, diffReport{
-			Source:   redactURL(o.Source.Source),
+			Source:   o.Source.display(),
 			Revision: revision,
 			InSync:   err == nil && !drifted,
 			Objects:  diffs,
 			Error:    errorText(err),
 		})
 	} else if err == nil {
-		perr = writeDiffText(out, describeSource(revision, o.Source.Source), diffs)
+		perr = writeDiffText(out, describeSource(revision, o.Source.display()), diffs)
 	}
 	switch {
 	case err != nil:
@@ -124,9 +124,14 @@ func (o *DiffOptions) run(ctx context.Context) (string, []apply.ObjectDiff, erro
 	if err != nil {
 		return "", nil, err
 	}
-	src, err := o.Source.load(ctx, dec)
+	src, err := o.Source.load(ctx, dec, c.chartEnv())
 	if err != nil {
 		return "", nil, decryptionHint(err, dec, "use --age-identity or --decryption-secret")
+	}
+	if src.Chart != nil {
+		if err := checkStoredVersions(ctx, c.engine.Client(), src.Chart.CRDs); err != nil {
+			return src.Revision, nil, err
+		}
 	}
 	// What cruise apply with the same flags compares with: force and wait
 	// change how an apply gets there, not where.
