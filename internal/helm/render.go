@@ -135,21 +135,23 @@ func Render(ctx context.Context, ch *chart.Chart, opts Options) (*Release, error
 		return nil, fmt.Errorf("chart %s: %w: %s", name, ErrRender, oneLine(err))
 	}
 	for _, crd := range ch.CRDObjects() {
-		objs, err := render.Decode(crd.Filename, crd.File.Data)
+		// Helm prints (and installs) each document followed by a line
+		// break; a block scalar ending a file without one keeps it.
+		objs, err := render.Decode(crd.Filename, withNewline(string(crd.File.Data)))
 		if err != nil {
 			return nil, fmt.Errorf("%w: %w", ErrRender, err)
 		}
 		rel.CRDs = append(rel.CRDs, objs...)
 	}
 	for _, m := range manifests {
-		objs, err := render.Decode(m.Name, []byte(m.Content))
+		objs, err := render.Decode(m.Name, withNewline(m.Content))
 		if err != nil {
 			return nil, fmt.Errorf("%w: %w", ErrRender, err)
 		}
 		rel.Objects = append(rel.Objects, objs...)
 	}
 	for _, h := range hooks {
-		objs, err := render.Decode(h.Path, []byte(h.Manifest))
+		objs, err := render.Decode(h.Path, withNewline(h.Manifest))
 		if err != nil {
 			return nil, fmt.Errorf("%w: %w", ErrRender, err)
 		}
@@ -183,6 +185,9 @@ func capabilities(opts Options) (*common.Capabilities, error) {
 	}
 	return caps, nil
 }
+
+// withNewline is a rendered document as Helm prints it: followed by "\n".
+func withNewline(doc string) []byte { return []byte(doc + "\n") }
 
 // oneLine keeps a multi-line error from Helm on one line.
 func oneLine(err error) string {
