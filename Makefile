@@ -139,7 +139,7 @@ HELM_VERSION = $(shell awk '$$1 == "require" && $$2 == "helm.sh/helm/v4" { print
                             $$1 == "helm.sh/helm/v4" && $$2 ~ /^v/ { print $$2; exit }' hack/tools/helm/go.mod)
 $(TOOLS_BIN)/helm: hack/tools/helm/go.mod hack/tools/helm/go.sum
 	@mkdir -p $(TOOLS_BIN)
-	@echo "building helm $(HELM_VERSION) (the first time takes about 8 min on 2 cores)"
+	@echo "building helm $(HELM_VERSION) (the first time takes about 3 min on 2 cores)"
 	cd hack/tools/helm && $(GO) build -trimpath -ldflags '-s -w -X helm.sh/helm/v4/internal/version.version=$(HELM_VERSION)' -o $@ helm.sh/helm/v4/cmd/helm
 	@touch $@
 

@@ -58,7 +58,7 @@ func (c *Client) fetchHTTP(ctx context.Context, req Request) (*Archive, error) {
 	what := chartWhat(req.Chart, v, chartURL.String())
 	want := ""
 	if cv.Digest != "" {
-		want = cv.Digest
+		want = strings.ToLower(cv.Digest)
 		if !strings.HasPrefix(want, "sha256:") {
 			want = "sha256:" + want
 		}

@@ -52,7 +52,7 @@ func ociRef(req Request) (repoPath, chartName, version string, err error) {
 		if version != "" && version != tag {
 			return "", "", "", errorf(ErrInvalid, "chart oci://%s: version %q differs from the reference's tag %q", ref, version, tag)
 		}
-		ref, last, version = strings.TrimSuffix(ref, ":"+strings.ReplaceAll(tag, "+", "_")), n, tag
+		ref, last, version = ref[:len(ref)-len(last)]+n, n, tag
 	}
 	if !strings.Contains(ref, "/") || last == "" {
 		return "", "", "", errorf(ErrInvalid, "chart oci://%s: want oci://HOST/PATH/NAME, or oci://HOST/PATH and a chart name", ref)
@@ -170,7 +170,11 @@ func (c *Client) ociTags(ctx context.Context, repo name.Repository, auth Auth, s
 		defer cancel()
 		raw, err := remote.List(repo, opts...)
 		if err != nil {
-			return nil, c.ociError(ctx, "chart "+shown+": listing tags", err)
+			err = c.ociError(ctx, "chart "+shown+": listing tags", err)
+			if errors.Is(err, ErrNotFound) {
+				return nil, errorf(ErrNotFound, "chart %s not found (the registry has no such repository)", shown)
+			}
+			return nil, err
 		}
 		var tags []string
 		for _, t := range raw {

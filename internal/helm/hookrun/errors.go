@@ -50,6 +50,9 @@ func (e *HookError) Error() string {
 // "hook Job web/migrate (pre-upgrade, from web/templates/migrate.yaml)".
 func describe(ref apply.ObjRef, event, source string) string {
 	name := ref.Name
+	if name == "" {
+		name = "(no name)"
+	}
 	if ref.Namespace != "" {
 		name = ref.Namespace + "/" + name
 	}

@@ -56,8 +56,6 @@ type run struct {
 	created *unstructured.Unstructured
 }
 
-func (h *run) String() string { return describe(h.ref, h.event, h.source) }
-
 // prepare validates the hooks that have event and returns them in Helm's
 // order, each with its object ready to apply. Nothing is sent to the
 // cluster except discovery (via the client's RESTMapper).
@@ -101,9 +99,7 @@ func (r *Runner) prepareOne(event string, hk helm.Hook) (*run, error) {
 	case gvk.Kind == "" || gvk.Version == "":
 		return nil, h.errorf(ReasonInvalid, "has no apiVersion or kind")
 	case obj.GetName() == "":
-		// generateName would give every run a new object that no policy
-		// could ever find again.
-		return nil, h.errorf(ReasonInvalid, "has no metadata.name")
+		return nil, h.errorf(ReasonInvalid, "has no metadata.name (generateName would make a new object every run, which no delete policy finds again)")
 	}
 	for _, p := range hk.DeletePolicies {
 		if !slices.Contains(deletePolicies, p) {
@@ -118,7 +114,7 @@ func (r *Runner) prepareOne(event string, hk helm.Hook) (*run, error) {
 	namespaced, err := r.Client.IsObjectNamespaced(obj)
 	if err != nil {
 		if meta.IsNoMatchError(err) {
-			return nil, h.errorf(ReasonInvalid, "has a kind the cluster does not serve: %v", err)
+			return nil, h.errorf(ReasonInvalid, "has kind %s of %s, which the cluster does not serve", gvk.Kind, gvk.GroupVersion())
 		}
 		return nil, h.errorf(ReasonAPI, "could not be resolved: %w", err)
 	}

@@ -10,7 +10,6 @@ import (
 
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/cruisegitops/cruise/internal/helm"
@@ -72,6 +71,9 @@ func TestOrderAndCompletion(t *testing.T) {
 		want[1] + ` web/templates/settings.yaml created=true succeeded=true deleted=false "created"`,
 		want[2] + ` web/templates/migrate.yaml created=true succeeded=true deleted=false "1 of 1 completions"`,
 		want[3] + ` web/templates/after.yaml created=true succeeded=true deleted=false "1 of 1 completions"`,
+	}
+	for _, x := range res {
+		t.Logf("%s took %s", x.Ref, x.Duration)
 	}
 	if !slices.Equal(got, wantRes) {
 		t.Errorf("results:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(wantRes, "\n"))
@@ -158,7 +160,8 @@ func TestTimeout(t *testing.T) {
 
 // TestBeforeHookCreation: a second run replaces the completed Job of the
 // first (the default policy); the old Job's Pods are gone before the new
-// Job exists.
+// Job is created (foreground deletion: a Job's default is to orphan them,
+// and background deletion would let them linger).
 func TestBeforeHookCreation(t *testing.T) {
 	ns := namespace(t)
 	r := runner(ns)
@@ -170,9 +173,25 @@ func TestBeforeHookCreation(t *testing.T) {
 	if !exists(t, &first, ns, "migrate") {
 		t.Fatal("Job migrate is missing after the first run")
 	}
+	// Asked when the runner reports the old Job gone, before it creates
+	// the new one: the old Job's Pods are gone too.
+	oldPods := -1
+	r.Progress = func(s hookrun.Step) {
+		if s.Action != hookrun.Replaced {
+			return
+		}
+		var pods corev1.PodList
+		if err := k8s.List(t.Context(), &pods, client.InNamespace(ns), client.MatchingLabels{"batch.kubernetes.io/controller-uid": string(first.UID)}); err != nil {
+			t.Errorf("list Pods of the first Job: %v", err)
+		}
+		oldPods = len(pods.Items)
+	}
 	res, err := r.Run(t.Context(), helm.PreUpgrade, hooks)
 	if err != nil {
 		t.Fatalf("second Run: %v", err)
+	}
+	if oldPods != 0 {
+		t.Errorf("%d Pods of the first Job were left when it was replaced (-1: never reported)", oldPods)
 	}
 	if len(res) != 1 || !res[0].Replaced || !res[0].Succeeded {
 		t.Errorf("results = %+v, want migrate replaced and succeeded", res)
@@ -183,13 +202,6 @@ func TestBeforeHookCreation(t *testing.T) {
 	}
 	if !jobCondition(&second, batchv1.JobComplete) {
 		t.Errorf("the new Job is not Complete: %+v", second.Status)
-	}
-	var pods corev1.PodList
-	if err := k8s.List(t.Context(), &pods, client.InNamespace(ns), client.MatchingLabels{"batch.kubernetes.io/controller-uid": string(first.UID)}); err != nil {
-		t.Fatal(err)
-	}
-	if len(pods.Items) != 0 {
-		t.Errorf("%d Pods of the first Job are left", len(pods.Items))
 	}
 }
 
@@ -232,5 +244,3 @@ func jobCondition(j *batchv1.Job, t batchv1.JobConditionType) bool {
 	}
 	return false
 }
-
-var _ = metav1.Now

@@ -66,7 +66,8 @@ const (
 	// created; the run stops.
 	Failed Action = "failed"
 	// Deleted: the hook object was deleted by hook-succeeded or
-	// hook-failed.
+	// hook-failed (Step.Message names the policy), or by Remove
+	// ("removed").
 	Deleted Action = "deleted"
 )
 
@@ -247,7 +248,7 @@ func (r *Runner) create(ctx context.Context, h *run) *HookError {
 // deleteAfter deletes a hook object that was created in this run if it
 // has policy, and records it in res.
 func (r *Runner) deleteAfter(ctx context.Context, h *run, policy string, res *Result) error {
-	if h.created == nil || !h.policies[policy] || h.ref.Kind == "CustomResourceDefinition" && h.ref.Group == "apiextensions.k8s.io" {
+	if h.created == nil || !h.policies[policy] || isCRD(h.ref) {
 		return nil
 	}
 	if err := r.deleteAndWait(ctx, h, h.created); err != nil {
