@@ -94,7 +94,7 @@ func defaultSourceOptions() SourceOptions {
 }
 
 func (o *SourceOptions) addFlags(fs *pflag.FlagSet) {
-	fs.StringVar(&o.Source, "source", o.Source, "local directory, local Git repository or Git URL (https://, ssh://, git@host:path) to deploy from (required)")
+	fs.StringVar(&o.Source, "source", o.Source, "local directory, local Git repository or Git URL (https://, ssh://, git@host:path) to deploy from (required unless --chart)")
 	fs.StringVar(&o.Ref, "ref", o.Ref, `Git ref: a branch or tag name, "branch:NAME", "tag:NAME", "semver:RANGE", or a commit SHA (default: the remote's HEAD)`)
 	fs.StringVar(&o.Path, "path", o.Path, "directory (or file) inside the source to render; a kustomization there is built")
 	fs.StringVar(&o.CacheDir, "cache-dir", o.CacheDir, "directory for Git clones and checkouts (default <user cache dir>/cruise/git)")
