@@ -16,13 +16,16 @@ const (
 
 // Condition reasons.
 const (
-	ReasonSucceeded          = "Succeeded"
-	ReasonProgressing        = "Progressing"
-	ReasonFetchFailed        = "FetchFailed"
-	ReasonSourceNotReady     = "SourceNotReady"
-	ReasonSourceNotFound     = "SourceNotFound"
-	ReasonSourceNotAllowed   = "SourceNotAllowed"
-	ReasonRenderFailed       = "RenderFailed"
+	ReasonSucceeded        = "Succeeded"
+	ReasonProgressing      = "Progressing"
+	ReasonFetchFailed      = "FetchFailed"
+	ReasonSourceNotReady   = "SourceNotReady"
+	ReasonSourceNotFound   = "SourceNotFound"
+	ReasonSourceNotAllowed = "SourceNotAllowed"
+	ReasonRenderFailed     = "RenderFailed"
+	// ReasonHookFailed: a Helm hook of the chart failed or did not finish
+	// in time; with a pre-hook, nothing of the release was applied.
+	ReasonHookFailed         = "HookFailed"
 	ReasonValidationFailed   = "ValidationFailed"
 	ReasonApplyFailed        = "ApplyFailed"
 	ReasonPruneFailed        = "PruneFailed"

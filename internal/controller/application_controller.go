@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"time"
 
+	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
@@ -23,6 +24,7 @@ import (
 
 	cruisev1 "github.com/cruisegitops/cruise/api/v1alpha1"
 	"github.com/cruisegitops/cruise/internal/apply"
+	"github.com/cruisegitops/cruise/internal/chartrepo"
 	gitsource "github.com/cruisegitops/cruise/internal/source"
 )
 
@@ -53,12 +55,18 @@ type ApplicationReconciler struct {
 	Now func() time.Time
 	// Notifier is told of syncs, failures and recoveries; nil: nobody.
 	Notifier Notifier
+	// Charts fetches repository charts and chart dependencies; nil: a
+	// client with chartrepo's defaults.
+	Charts *chartrepo.Client
 
-	engines  *engines
-	drift    *driftWatcher
-	changes  changedPaths
-	driftCh  chan event.TypedGenericEvent[*cruisev1.Application]
-	outcomes *outcomes
+	engines *engines
+	cluster *clusterCache
+	// valuesChanged holds the Applications whose valuesFrom changed.
+	valuesChanged keySet
+	drift         *driftWatcher
+	changes       changedPaths
+	driftCh       chan event.TypedGenericEvent[*cruisev1.Application]
+	outcomes      *outcomes
 }
 
 // SetupWithManager registers the reconciler, its indexes and watches.
@@ -72,9 +80,13 @@ func (r *ApplicationReconciler) SetupWithManager(mgr ctrl.Manager) error {
 	if r.APIReader == nil {
 		r.APIReader = r.Client
 	}
+	if r.Charts == nil {
+		r.Charts = chartrepo.NewClient(chartrepo.Options{})
+	}
 	r.outcomes = newOutcomes(r.Recorder).notifying(r.Notifier, cruisev1.ApplicationKind)
 	r.outcomes.notices.source = r.sourceURL
 	r.engines = newEngines(mgr.GetConfig(), apply.EngineOptions{FieldManager: r.FieldManager})
+	r.cluster = &clusterCache{config: mgr.GetConfig(), ttl: 5 * time.Minute}
 	mc, err := metadata.NewForConfig(mgr.GetConfig())
 	if err != nil {
 		return fmt.Errorf("metadata client: %w", err)
@@ -92,6 +104,9 @@ func (r *ApplicationReconciler) SetupWithManager(mgr ctrl.Manager) error {
 	idx := mgr.GetFieldIndexer()
 	if err := idx.IndexField(ctx, &cruisev1.Application{}, indexSource, func(o client.Object) []string {
 		app := o.(*cruisev1.Application)
+		if app.Spec.Chart != nil {
+			return nil
+		}
 		return []string{app.SourceNamespace() + "/" + app.Spec.SourceRef.Name}
 	}); err != nil {
 		return err
@@ -111,7 +126,16 @@ func (r *ApplicationReconciler) SetupWithManager(mgr ctrl.Manager) error {
 		return err
 	}
 
+	if err := idx.IndexField(ctx, &cruisev1.Application{}, indexValuesFrom, valuesFromKeys); err != nil {
+		return err
+	}
+	configMap := &metav1.PartialObjectMetadata{}
+	configMap.SetGroupVersionKind(corev1.SchemeGroupVersion.WithKind("ConfigMap"))
+
 	return ctrl.NewControllerManagedBy(mgr).
+		// A ConfigMap or Secret a chart's valuesFrom reads, changed.
+		Watches(configMap, handler.EnqueueRequestsFromMapFunc(r.valuesChangedFor("ConfigMap")), builder.OnlyMetadata).
+		Watches(secretMetadata(), handler.EnqueueRequestsFromMapFunc(r.valuesChangedFor("Secret")), builder.OnlyMetadata).
 		For(&cruisev1.Application{}, builder.WithPredicates(
 			predicate.Or(predicate.GenerationChangedPredicate{}, predicate.AnnotationChangedPredicate{}))).
 		// A new revision of the source triggers its Applications.
@@ -181,7 +205,8 @@ func (r *ApplicationReconciler) Reconcile(ctx context.Context, req ctrl.Request)
 	}
 
 	dirty := r.drift.takeDirty(req.NamespacedName)
-	next, err := r.sync(ctx, app, status, syncTrigger{forced: forced, drift: dirty})
+	values := r.valuesChanged.take(req.NamespacedName)
+	next, err := r.sync(ctx, app, status, syncTrigger{forced: forced || values, drift: dirty})
 	// Handled once the sync is over, so that whoever asked (`cruise
 	// reconcile --wait`) reads its outcome, not the state before it.
 	app.Status.LastHandledReconcileAt = requested

@@ -18,6 +18,7 @@ import (
 
 	cruisev1 "github.com/cruisegitops/cruise/api/v1alpha1"
 	"github.com/cruisegitops/cruise/internal/apply"
+	"github.com/cruisegitops/cruise/internal/chartrepo"
 	"github.com/cruisegitops/cruise/internal/pipeline"
 	"github.com/cruisegitops/cruise/internal/render"
 	gitsource "github.com/cruisegitops/cruise/internal/source"
@@ -37,7 +38,17 @@ func (r *ApplicationReconciler) sync(ctx context.Context, app *cruisev1.Applicat
 	if err := r.checkDependencies(ctx, app); err != nil {
 		return 0, err
 	}
-	repo, art, err := r.source(ctx, app)
+	var (
+		repo    *cruisev1.GitRepository
+		art     *gitsource.Artifact
+		archive *chartrepo.Archive
+		err     error
+	)
+	if app.Spec.Chart != nil {
+		art, archive, err = r.chartSource(ctx, app)
+	} else {
+		repo, art, err = r.source(ctx, app)
+	}
 	if err != nil {
 		return 0, err
 	}
@@ -46,7 +57,7 @@ func (r *ApplicationReconciler) sync(ctx context.Context, app *cruisev1.Applicat
 	app.Status.LastAttemptedRevision = revision
 
 	next := r.untilResync(app)
-	sameRevision := gitsource.RevisionCommit(app.Status.LastAppliedRevision) == art.Commit
+	sameRevision := revisionKey(app.Status.LastAppliedRevision) == art.Commit
 	// Ready at this generation: the spec as it is now has been applied
 	// (read before the progress write below turns Ready Unknown).
 	specApplied := isReady(app.Status.Conditions, app.Generation)
@@ -54,7 +65,7 @@ func (r *ApplicationReconciler) sync(ctx context.Context, app *cruisev1.Applicat
 	if settled && sameRevision {
 		return next, nil // nothing new: woken by something that does not concern us
 	}
-	if settled && r.unaffected(ctx, repo, app, art) {
+	if settled && repo != nil && r.unaffected(ctx, repo, app, art) {
 		// A commit elsewhere in the repository: record it, apply nothing.
 		app.Status.LastAppliedRevision = revision
 		markReady(&app.Status.Conditions, app.Generation, cruisev1.ReasonSucceeded, "revision "+revision+" changes no file of this application")
@@ -70,12 +81,12 @@ func (r *ApplicationReconciler) sync(ctx context.Context, app *cruisev1.Applicat
 	if err != nil {
 		return 0, err
 	}
-	rendered, err := pipeline.Render(ctx, app, repo, art.Dir, dec)
+	rendered, err := r.render(ctx, app, repo, art, archive, dec)
 	if err != nil {
 		r.recordHistory(app, art, "", err)
-		return 0, stalling(cruisev1.ReasonRenderFailed, fmt.Errorf("render %s at %s: %w", app.Spec.Path, revision, err))
+		return 0, err
 	}
-	digest, err := renderDigest(rendered.Objects, digestKey)
+	digest, err := renderDigest(append(rendered.Objects[:len(rendered.Objects):len(rendered.Objects)], hookObjects(rendered.release)...), digestKey)
 	if err != nil {
 		return 0, stalling(cruisev1.ReasonRenderFailed, err)
 	}
@@ -87,7 +98,7 @@ func (r *ApplicationReconciler) sync(ctx context.Context, app *cruisev1.Applicat
 
 	// selfHeal off only reports drift; a changed spec is still applied.
 	if !app.SelfHealEnabled() && sameRevision && specApplied && !why.forced {
-		return r.reportDrift(ctx, app, eng, rendered, revision)
+		return r.reportDrift(ctx, app, eng, rendered.Result, revision)
 	}
 	return r.apply(ctx, app, status, eng, rendered, renderedRevision{art: art, digest: digest}, why)
 }
@@ -134,6 +145,9 @@ func (r *ApplicationReconciler) checkDependencies(ctx context.Context, app *crui
 func (r *ApplicationReconciler) dependencyPending(ctx context.Context, dep *cruisev1.Application) (string, error) {
 	if !isReady(dep.Status.Conditions, dep.Generation) {
 		return "not Ready", nil
+	}
+	if dep.Spec.Chart != nil {
+		return "", nil // Ready at its generation: the chart version it resolved is applied
 	}
 	key := types.NamespacedName{Namespace: dep.SourceNamespace(), Name: dep.Spec.SourceRef.Name}
 	repo := &cruisev1.GitRepository{}
@@ -203,7 +217,7 @@ func (r *ApplicationReconciler) unaffected(ctx context.Context, repo *cruisev1.G
 }
 
 // apply makes the cluster match the rendered objects.
-func (r *ApplicationReconciler) apply(ctx context.Context, app *cruisev1.Application, status *statusWriter, eng *apply.Engine, rendered render.Result, rev renderedRevision, why syncTrigger) (time.Duration, error) {
+func (r *ApplicationReconciler) apply(ctx context.Context, app *cruisev1.Application, status *statusWriter, eng *apply.Engine, rendered rendered, rev renderedRevision, why syncTrigger) (time.Duration, error) {
 	art := rev.art
 	target := pipeline.TargetOf(app)
 	opts := target.ApplyOptions(&statusInventory{client: r.Client, app: app})
@@ -213,9 +227,21 @@ func (r *ApplicationReconciler) apply(ctx context.Context, app *cruisev1.Applica
 	ctx, cancel := context.WithTimeout(ctx, target.Timeout+time.Minute)
 	defer cancel()
 
+	// Hooks run for a new release (a new render, hooks included), not for
+	// a drift correction or a resync that re-applies the same one.
+	hooks := newRelease(app, rendered, rev.digest)
+	if hooks {
+		if err := r.runHooks(ctx, app, eng, rendered, preEvent(rendered.upgrade), target.Timeout); err != nil {
+			r.recordHistory(app, art, rev.digest, err)
+			return 0, err
+		}
+	}
 	res, err := eng.Apply(ctx, rendered.Objects, opts)
 	if res != nil {
 		r.recordResources(app, res)
+	}
+	if err == nil && hooks {
+		err = r.runHooks(ctx, app, eng, rendered, postEvent(rendered.upgrade), target.Timeout)
 	}
 	// Whatever was applied is watched for drift, even when the sync then
 	// failed (for example on health).

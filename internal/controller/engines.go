@@ -36,17 +36,23 @@ func (e *engines) forServiceAccount(namespace, name string) (*apply.Engine, erro
 	if eng, ok := e.cache[key]; ok {
 		return eng, nil
 	}
-	cfg := rest.CopyConfig(e.base)
-	if key != "" {
-		cfg.Impersonate = rest.ImpersonationConfig{
-			UserName: key,
-			Groups:   []string{"system:serviceaccounts", "system:serviceaccounts:" + namespace, "system:authenticated"},
-		}
-	}
-	eng, err := apply.NewEngine(cfg, e.opts)
+	eng, err := apply.NewEngine(e.configFor(namespace, name), e.opts)
 	if err != nil {
 		return nil, fmt.Errorf("engine for %q: %w", key, err)
 	}
 	e.cache[key] = eng
 	return eng, nil
+}
+
+// configFor is the rest.Config acting as namespace/name, or as the
+// controller itself when name is empty: what a chart's lookup reads as.
+func (e *engines) configFor(namespace, name string) *rest.Config {
+	cfg := rest.CopyConfig(e.base)
+	if name != "" {
+		cfg.Impersonate = rest.ImpersonationConfig{
+			UserName: "system:serviceaccount:" + namespace + ":" + name,
+			Groups:   []string{"system:serviceaccounts", "system:serviceaccounts:" + namespace, "system:authenticated"},
+		}
+	}
+	return cfg
 }

@@ -295,6 +295,9 @@ func (r *ApplicationReconciler) sourceURL(obj client.Object) string {
 	if !ok {
 		return ""
 	}
+	if app.Spec.Chart != nil {
+		return app.Spec.Chart.RepoURL
+	}
 	repo := &cruisev1.GitRepository{}
 	key := types.NamespacedName{Namespace: app.SourceNamespace(), Name: app.Spec.SourceRef.Name}
 	if err := r.Client.Get(context.Background(), key, repo); err != nil {

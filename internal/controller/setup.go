@@ -8,6 +8,7 @@ import (
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
+	"github.com/cruisegitops/cruise/internal/chartrepo"
 	notification "github.com/cruisegitops/cruise/internal/notify"
 	"github.com/cruisegitops/cruise/internal/sealkeys"
 	gitsource "github.com/cruisegitops/cruise/internal/source"
@@ -32,6 +33,9 @@ type Options struct {
 	// Sealing runs the sealing key manager and the SealedSecret
 	// reconciler; nil leaves both out.
 	Sealing *SealingOptions
+	// Charts fetches charts from Helm repositories and OCI registries;
+	// nil: a client with chartrepo's defaults.
+	Charts *chartrepo.Client
 }
 
 // SealingOptions configure sealed secrets.
@@ -64,7 +68,7 @@ func Setup(mgr ctrl.Manager, o Options) error {
 	}
 	apps := &ApplicationReconciler{
 		Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(), Fetcher: o.Fetcher, Artifacts: artifacts, Recorder: recorder, Metrics: o.Metrics,
-		Concurrency: o.Concurrency, Notifier: notifier,
+		Concurrency: o.Concurrency, Notifier: notifier, Charts: o.Charts,
 	}
 	if err := apps.SetupWithManager(mgr); err != nil {
 		return fmt.Errorf("set up Application controller: %w", err)

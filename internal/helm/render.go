@@ -135,23 +135,23 @@ func Render(ctx context.Context, ch *chart.Chart, opts Options) (*Release, error
 		return nil, fmt.Errorf("chart %s: %w: %s", name, ErrRender, oneLine(err))
 	}
 	for _, crd := range ch.CRDObjects() {
-		// Helm prints (and installs) each document followed by a line
-		// break; a block scalar ending a file without one keeps it.
-		objs, err := render.Decode(crd.Filename, withNewline(string(crd.File.Data)))
+		objs, err := render.Decode(crd.Filename, crd.File.Data)
 		if err != nil {
 			return nil, fmt.Errorf("%w: %w", ErrRender, err)
 		}
 		rel.CRDs = append(rel.CRDs, objs...)
 	}
 	for _, m := range manifests {
-		objs, err := render.Decode(m.Name, withNewline(m.Content))
+		// Helm's sorter trims each document; `helm template` prints it
+		// with a newline after, which a block scalar at its end keeps.
+		objs, err := render.Decode(m.Name, []byte(m.Content+"\n"))
 		if err != nil {
 			return nil, fmt.Errorf("%w: %w", ErrRender, err)
 		}
 		rel.Objects = append(rel.Objects, objs...)
 	}
 	for _, h := range hooks {
-		objs, err := render.Decode(h.Path, withNewline(h.Manifest))
+		objs, err := render.Decode(h.Path, []byte(h.Manifest+"\n"))
 		if err != nil {
 			return nil, fmt.Errorf("%w: %w", ErrRender, err)
 		}
@@ -186,9 +186,6 @@ func capabilities(opts Options) (*common.Capabilities, error) {
 	return caps, nil
 }
 
-// withNewline is a rendered document as Helm prints it: followed by "\n".
-func withNewline(doc string) []byte { return []byte(doc + "\n") }
-
 // oneLine keeps a multi-line error from Helm on one line.
 func oneLine(err error) string {
 	return strings.Join(strings.Fields(err.Error()), " ")
@@ -200,4 +197,15 @@ func (r *Release) AllObjects() []render.Object {
 	out := make([]render.Object, 0, len(r.CRDs)+len(r.Objects))
 	out = append(out, r.CRDs...)
 	return append(out, r.Objects...)
+}
+
+// BuildObjects is everything `helm template --include-crds` prints, in
+// its order: the CRDs, the templates, then the hooks (which keep their
+// helm.sh/hook annotations).
+func (r *Release) BuildObjects() []render.Object {
+	out := r.AllObjects()
+	for _, h := range r.Hooks {
+		out = append(out, h.Object)
+	}
+	return out
 }

@@ -48,6 +48,16 @@ func toApplication(a *v1alpha1.Application) apiv1.Application {
 	if ready != nil {
 		out.Ready, out.Reason, out.Message = string(ready.Status), ready.Reason, ready.Message
 	}
+	if spec, st := a.Spec.Chart, a.Status.Chart; spec != nil || st != nil {
+		out.Chart = &apiv1.Chart{}
+		if spec != nil {
+			out.Chart.RepoURL, out.Chart.Name = spec.RepoURL, spec.Name
+			out.Source = apiv1.SourceRef{}
+		}
+		if st != nil {
+			out.Chart.Name, out.Chart.Version, out.Chart.AppVersion = st.Name, st.Version, st.AppVersion
+		}
+	}
 	out.LastSyncTime = lastSyncTime(a)
 	resources := a.Status.Resources
 	out.ResourceCount = len(resources)
@@ -69,7 +79,7 @@ func toApplication(a *v1alpha1.Application) apiv1.Application {
 	}
 	// A newer revision not yet applied is out of sync whatever the
 	// objects say.
-	if out.LastAttempted != "" && source.RevisionCommit(out.LastAttempted) != source.RevisionCommit(out.Revision) {
+	if out.LastAttempted != "" && revisionKey(out.LastAttempted) != revisionKey(out.Revision) {
 		out.Sync = apiv1.SyncOutOfSync
 	}
 	if len(resources) == 0 && ready != nil {
@@ -138,4 +148,13 @@ func lastSyncTime(a *v1alpha1.Application) *time.Time {
 		}
 	}
 	return nil
+}
+
+// revisionKey identifies a revision: a Git commit, or a repository
+// chart's whole "<version>@sha256:<digest>".
+func revisionKey(revision string) string {
+	if c := source.RevisionCommit(revision); c != "" {
+		return c
+	}
+	return revision
 }

@@ -13,7 +13,6 @@ import (
 	"github.com/cruisegitops/cruise/internal/pipeline"
 	"github.com/cruisegitops/cruise/internal/render"
 	"github.com/cruisegitops/cruise/internal/server/apiv1"
-	"github.com/cruisegitops/cruise/internal/source"
 )
 
 // diff renders the application's source at the branch's current head and
@@ -26,45 +25,22 @@ func (s *Server) diff(ctx context.Context, app *v1alpha1.Application) (*apiv1.Di
 	if err != nil {
 		return nil, err
 	}
-	repo := &v1alpha1.GitRepository{}
-	srcKey := client.ObjectKey{Namespace: app.SourceNamespace(), Name: app.Spec.SourceRef.Name}
-	if err := c.Get(ctx, srcKey, repo); err != nil {
-		return nil, fromKube(err, "source "+srcKey.String())
-	}
-	var auth *source.Auth
-	if ref := repo.Spec.SecretRef; ref != nil {
-		secret := &corev1.Secret{}
-		key := client.ObjectKey{Namespace: repo.Namespace, Name: ref.Name}
-		if err := c.Get(ctx, key, secret); err != nil {
-			return nil, fromKube(err, "credentials Secret "+key.String())
-		}
-		auth = source.AuthFromData(secret.Data)
-	}
-	art, err := s.fetcher.Fetch(ctx, pipeline.SourceRequest(repo, auth))
-	if err != nil {
-		return nil, newError(http.StatusBadGateway, apiv1.CodeUnavailable, "fetch %s: %v", srcKey, err)
-	}
-	defer art.Release()
-	dec, err := s.decryption(ctx, c, app)
+	rendered, revision, err := s.renderApp(ctx, id, c, app)
 	if err != nil {
 		return nil, err
-	}
-	rendered, err := pipeline.Render(ctx, app, repo, art.Dir, dec)
-	if err != nil {
-		return nil, newError(http.StatusUnprocessableEntity, apiv1.CodeBadRequest, "render %s at %s: %v", app.Spec.Path, art.Revision, err)
 	}
 	eng, err := s.kube.engineFor(id)
 	if err != nil {
 		return nil, err
 	}
-	diffs, err := eng.Diff(ctx, rendered.Objects, pipeline.TargetOf(app).DiffOptions(recordedInventory(app.Status.Inventory)))
+	diffs, err := eng.Diff(ctx, rendered, pipeline.TargetOf(app).DiffOptions(recordedInventory(app.Status.Inventory)))
 	if err != nil {
 		if ke := fromKube(err, "diff of "+app.Namespace+"/"+app.Name); ke.status != http.StatusInternalServerError {
 			return nil, ke
 		}
-		return nil, newError(http.StatusUnprocessableEntity, apiv1.CodeBadRequest, "diff %s/%s at %s: %v", app.Namespace, app.Name, art.Revision, err)
+		return nil, newError(http.StatusUnprocessableEntity, apiv1.CodeBadRequest, "diff %s/%s at %s: %v", app.Namespace, app.Name, revision, err)
 	}
-	out := &apiv1.Diff{Revision: art.Revision, Changes: []apiv1.DiffChange{}}
+	out := &apiv1.Diff{Revision: revision, Changes: []apiv1.DiffChange{}}
 	for _, d := range diffs {
 		if !d.Drifted() {
 			continue

@@ -43,6 +43,10 @@ func (s *Server) rollback(ctx context.Context, ns, name, revision string) (*apiv
 	if err := s.canUpdate(ctx, c, app); err != nil {
 		return nil, err
 	}
+	if ch := app.Spec.Chart; ch != nil {
+		return nil, newError(http.StatusUnprocessableEntity, apiv1.CodeNotRollbackable,
+			"application %s/%s deploys chart %s from %s, not a Git path: roll back by reverting the commit that changed its spec.chart.version in the repository that holds the Application", ns, name, ch.Name, ch.RepoURL)
+	}
 	repo := &v1alpha1.GitRepository{}
 	srcKey := client.ObjectKey{Namespace: app.SourceNamespace(), Name: app.Spec.SourceRef.Name}
 	if err := c.Get(ctx, srcKey, repo); err != nil {

@@ -14,6 +14,7 @@ import (
 	"golang.org/x/oauth2"
 	"k8s.io/client-go/rest"
 
+	"github.com/cruisegitops/cruise/internal/chartrepo"
 	"github.com/cruisegitops/cruise/internal/server/web"
 	"github.com/cruisegitops/cruise/internal/source"
 	"github.com/cruisegitops/cruise/oauth"
@@ -115,6 +116,7 @@ type Server struct {
 	uiOAuth  *oauth2.Config
 	pages    *web.Renderer
 	fetcher  *source.Fetcher
+	charts   *chartrepo.Client
 	openapi  map[string]any
 	origin   string
 	handler  http.Handler
@@ -157,6 +159,7 @@ func New(ctx context.Context, opts Options) (*Server, error) {
 		RedirectURL: opts.PublicURL + "/callback",
 		Scopes:      a.Scopes,
 	}
+	s.charts = chartrepo.NewClient(chartrepo.Options{Timeout: opts.GitTimeout})
 	if s.fetcher, err = source.NewFetcher(source.Options{CacheDir: opts.CacheDir, Timeout: opts.GitTimeout}); err != nil {
 		return nil, fmt.Errorf("server: %w", err)
 	}

@@ -75,6 +75,17 @@ type Application struct {
 	// RequestedAt) the operator has handled: a client waiting for its
 	// sync polls until it equals its own.
 	LastHandledReconcileAt string `json:"lastHandledReconcileAt,omitempty"`
+	// Chart is set for an Application that deploys a Helm chart.
+	Chart *Chart `json:"chart,omitempty"`
+}
+
+// Chart is the Helm chart of an Application: where it comes from
+// (RepoURL empty for a chart in Git) and the chart last rendered.
+type Chart struct {
+	RepoURL    string `json:"repoURL,omitempty"`
+	Name       string `json:"name"`
+	Version    string `json:"version,omitempty"`
+	AppVersion string `json:"appVersion,omitempty"`
 }
 
 // SourceRef names the GitRepository an Application renders.

@@ -150,6 +150,9 @@ func glyph(health string) string {
 // sourceName omits the GitRepository's namespace when it is the
 // application's own, the usual case.
 func sourceName(app apiv1.Application) string {
+	if c := app.Chart; c != nil && c.RepoURL != "" {
+		return c.RepoURL + " " + c.Name
+	}
 	if app.Source.Namespace != "" && app.Source.Namespace != app.Namespace {
 		return app.Source.Namespace + "/" + app.Source.Name
 	}
