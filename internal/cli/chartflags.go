@@ -187,10 +187,23 @@ func (o *ChartOptions) values() (*helm.Values, error) {
 	}
 	for _, s := range o.Set {
 		if err := vals.Set(s); err != nil {
-			return nil, err
+			// Helm's parser quotes the expression, values included: name
+			// the keys only, a value may be a secret.
+			return nil, fmt.Errorf("--set %s: %w: not Helm's --set syntax (KEY=VALUE, a.b=VALUE, list[0]=VALUE, comma-separated)", setKeys(s), helm.ErrInvalidValues)
 		}
 	}
 	return vals, nil
+}
+
+// setKeys is a --set expression without its values.
+func setKeys(expr string) string {
+	parts := strings.Split(expr, ",")
+	for i, p := range parts {
+		if k, _, ok := strings.Cut(p, "="); ok {
+			parts[i] = k + "=…"
+		}
+	}
+	return strings.Join(parts, ",")
 }
 
 // chartEnv is what rendering a chart takes from the command rather than
