@@ -91,6 +91,9 @@ func Render(ctx context.Context, ch *chart.Chart, opts Options) (*Release, error
 	if vals == nil {
 		vals = map[string]any{}
 	}
+	if err := checkSchemas(ch); err != nil {
+		return nil, err
+	}
 	if err := chartutil.ProcessDependencies(ch, vals); err != nil {
 		return nil, fmt.Errorf("chart %s: dependencies: %w: %w", name, ErrRender, err)
 	}

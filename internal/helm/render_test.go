@@ -170,3 +170,43 @@ func TestLoadDirConfined(t *testing.T) {
 		t.Errorf("path out of root: %v", err)
 	}
 }
+
+// TestSchemaRefsRefused: a values.schema.json that refers to a URL or a
+// file is refused naming the reference, before Helm's validator would
+// fetch or read it; a reference inside the schema works.
+func TestSchemaRefsRefused(t *testing.T) {
+	for _, tc := range []struct {
+		ref  string
+		want string
+	}{
+		{"http://169.254.169.254/latest/meta-data", "refers to http://169.254.169.254"},
+		{"file:///etc/passwd", "refers to file:///etc/passwd"},
+		{"defs.json", "refers to defs.json"},
+		{"#/$defs/n", ""},
+	} {
+		t.Run(tc.ref, func(t *testing.T) {
+			root := t.TempDir()
+			if err := os.CopyFS(filepath.Join(root, "app"), os.DirFS(loadLocal(t, "app"))); err != nil {
+				t.Fatal(err)
+			}
+			schema := `{"type":"object","$defs":{"n":{"type":"integer"}},"properties":{"replicas":{"$ref":"` + tc.ref + `"}}}`
+			if err := os.WriteFile(filepath.Join(root, "app/values.schema.json"), []byte(schema), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			ch, _, err := helm.LoadDir(root, "app", helm.Limits{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, err = helm.Render(t.Context(), ch, helm.Options{ReleaseName: "web", Namespace: "prod"})
+			if tc.want == "" {
+				if err != nil {
+					t.Fatalf("a local reference: %v", err)
+				}
+				return
+			}
+			if !errors.Is(err, helm.ErrRender) || !strings.Contains(err.Error(), tc.want) || !strings.Contains(err.Error(), "app/values.schema.json") {
+				t.Errorf("error %v, want one naming app/values.schema.json and %q", err, tc.want)
+			}
+		})
+	}
+}
