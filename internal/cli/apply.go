@@ -42,7 +42,7 @@ func newApplyCommand() *cobra.Command {
 		Output:  outputText,
 	}
 	cmd := &cobra.Command{
-		Use:   "apply --source SRC [--ref REF] [--path P] --name NAME [flags]",
+		Use:   "apply (--source SRC [--ref REF] [--path P] | --chart CHART [--repo URL] [--version V]) --name NAME [flags]",
 		Short: "Make a cluster match a source (server-side apply, prune, wait)",
 		Long: `Render a source (see ` + "`cruise build --help`" + `) and make the cluster match it
 with server-side apply. Every object is first validated by the API server in a
@@ -62,18 +62,43 @@ keys hold age identities, as an Application's spec.decryption names; NAME is
 in the -n namespace); without keys such a file is an error, never applied as
 ciphertext. Decrypted values never appear in the output.
 
+Helm charts (from Git with --path, or --chart from a repository; see
+` + "`cruise build --help`" + ` for the chart, values and credential flags) go through
+the same engine. The release is named --release-name (default --name) in
+--target-namespace if set, else --namespace; templates see the cluster's
+Kubernetes version and API versions, .Release.Service "Helm", and
+.Release.IsInstall on the first apply under --name (no inventory yet),
+.Release.IsUpgrade after; lookup reads the cluster as this command's
+identity. Values that functions such as randAlphaNum and genCA generate are
+kept in the Secret cruise-helm-NAME beside the inventory, so unchanged inputs
+change nothing. The chart's crds/ are applied first and updated, except a
+change that drops a version the live CRD lists in status.storedVersions,
+which is refused (exit 2) before anything changes. Hooks are never ordinary
+objects (not recorded, diffed or pruned): pre-install hooks (first apply) or
+pre-upgrade hooks run before anything of the release is applied, after the
+release validated; post-install or post-upgrade hooks after it is applied
+(and, with --wait, healthy); test hooks never. Jobs are waited for, in
+hook-weight order, with their delete policies; --timeout bounds each hook.
+A failed pre-hook leaves the release unapplied. Render errors (template,
+required value, values.schema.json, values file) exit 2 naming the template
+file and line, the value or the file; nothing is applied or pruned.
+
 Output: one line per object ("Deployment/ns/web created", "configured",
 "unchanged", "pruned") and a summary. With --wait, the objects' health is
 shown while waiting: redrawn in place on a terminal, one line per change
 otherwise. -o json prints one JSON document at the end instead:
-{"source", "revision", "dryRun", "changes": [...], "health": [...], "error"}.
+{"source", "revision", "chart", "dryRun", "changes": [...], "hooks": [...],
+"health": [...], "error"}. For a chart from a repository "revision" is
+"<chart version>@sha256:<archive digest>", for a chart in Git the Git
+revision; "chart" names the chart, its version, the release and namespace.
 
 Exit codes:
   0  applied (and, with --wait, every object Current)
   1  applied, but not every object became Current within --timeout;
      the objects that did not are listed with their status and reason
-  2  error: bad flags, source, manifests, rejected or unknown objects, or an
-     unreachable cluster (on validation errors nothing was changed)`,
+  2  error: bad flags, source, manifests, chart or values, rejected or
+     unknown objects, a failed hook, or an unreachable cluster or chart
+     repository (on validation and render errors nothing was changed)`,
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error { return runApply(cmd.Context(), cmd.OutOrStdout(), opts) },
 	}
@@ -84,7 +109,7 @@ Exit codes:
 	opts.Decryption.addFlags(fs)
 	fs.BoolVar(&opts.Prune, "prune", opts.Prune, "delete objects of the previous apply under --name that are no longer in the source")
 	fs.BoolVar(&opts.Wait, "wait", opts.Wait, "wait for every applied object to become healthy (Current)")
-	fs.DurationVar(&opts.Timeout, "timeout", opts.Timeout, "how long --wait waits")
+	fs.DurationVar(&opts.Timeout, "timeout", opts.Timeout, "how long --wait waits, and how long each chart hook may take")
 	fs.BoolVar(&opts.DryRun, "dry-run", opts.DryRun, "show what would change without changing anything")
 	fs.BoolVar(&opts.Force, "force", opts.Force, "delete and recreate objects whose immutable fields changed")
 	fs.VarP(&opts.Output, "output", "o", "output format: text or json")
@@ -108,8 +133,10 @@ func (o *ApplyOptions) validate() error {
 type applyReport struct {
 	Source   string         `json:"source"`
 	Revision string         `json:"revision,omitempty"`
+	Chart    *chartReport   `json:"chart,omitempty"`
 	DryRun   bool           `json:"dryRun,omitempty"`
 	Changes  []apply.Change `json:"changes"`
+	Hooks    []hookReport   `json:"hooks,omitempty"`
 	Health   []apply.Health `json:"health,omitempty"`
 	Error    string         `json:"error,omitempty"`
 }
@@ -147,10 +174,11 @@ func (o *ApplyOptions) run(ctx context.Context, p *applyPrinter) (string, *apply
 	if err != nil {
 		return "", nil, err
 	}
-	src, err := o.Source.load(ctx, dec)
+	src, err := o.Source.load(ctx, dec, c.chartEnv())
 	if err != nil {
 		return "", nil, decryptionHint(err, dec, "use --age-identity or --decryption-secret")
 	}
+	p.chart = reportChart(src.Chart)
 	t := c.target()
 	// A dry run creates nothing that could become healthy.
 	t.Prune, t.Force, t.Wait, t.Timeout = o.Prune, o.Force, o.Wait && !o.DryRun, o.Timeout
@@ -158,6 +186,10 @@ func (o *ApplyOptions) run(ctx context.Context, p *applyPrinter) (string, *apply
 	opts.DryRun = o.DryRun
 	if o.Output == outputText {
 		opts.Progress = p.progress
+	}
+	if src.Chart != nil {
+		res, err := o.applyRelease(ctx, c, src, opts, p)
+		return src.Revision, res, err
 	}
 	res, err := c.engine.Apply(ctx, src.Objects, opts)
 	return src.Revision, res, err
@@ -171,6 +203,9 @@ type applyPrinter struct {
 	live *liveStatus
 	// printed holds the changes already shown by progress events.
 	printed map[string]bool
+	// chart and hooks are the chart applied and its hooks run, if any.
+	chart *chartReport
+	hooks []hookReport
 }
 
 func newApplyPrinter(w io.Writer, o *ApplyOptions) *applyPrinter {
@@ -217,9 +252,11 @@ func (p *applyPrinter) finish(revision string, res *apply.Result, err error, cod
 	}
 	if p.opts.Output == outputJSON {
 		rep := applyReport{
-			Source:   redactURL(p.opts.Source.Source),
+			Source:   p.opts.Source.display(),
 			Revision: revision,
+			Chart:    p.chart,
 			DryRun:   p.opts.DryRun,
+			Hooks:    p.hooks,
 			Changes:  res.Changes,
 			Health:   res.Health,
 			Error:    errorText(err),
@@ -260,7 +297,7 @@ func (p *applyPrinter) finish(revision string, res *apply.Result, err error, cod
 	if p.opts.DryRun {
 		verb = "dry run (nothing changed) of"
 	}
-	summary := fmt.Sprintf("%s %s: %s", verb, describeSource(revision, p.opts.Source.Source), countActions(actions, nil))
+	summary := fmt.Sprintf("%s %s: %s", verb, describeSource(revision, p.opts.Source.display()), countActions(actions, nil))
 	if len(res.Health) > 0 && len(notReady) == 0 {
 		summary += fmt.Sprintf("; all %d objects Current", len(res.Health))
 	}

@@ -27,7 +27,7 @@ type DiffOptions struct {
 func newDiffCommand() *cobra.Command {
 	opts := &DiffOptions{Source: defaultSourceOptions(), Cluster: defaultClusterOptions(), Output: outputText}
 	cmd := &cobra.Command{
-		Use:   "diff --source SRC [--ref REF] [--path P] --name NAME [flags]",
+		Use:   "diff (--source SRC [--ref REF] [--path P] | --chart CHART [--repo URL] [--version V]) --name NAME [flags]",
 		Short: "Show how a cluster differs from a source",
 		Long: `Render a source (see ` + "`cruise build --help`" + `) and compare every object with the
 cluster, using a server-side dry run of the apply, so that fields the API
@@ -43,6 +43,12 @@ A summary line ends the output. -o json prints one JSON document instead:
 The flags --name, --namespace, --target-namespace and --inventory-namespace
 mean what they mean for ` + "`cruise apply`" + `; use the same values.
 
+A Helm chart (see ` + "`cruise build --help`" + ` and ` + "`cruise apply --help`" + `) is rendered as
+apply renders it: for the cluster's version and API versions, with lookup,
+the generated values apply kept and .Release.IsUpgrade once applied. Its
+hooks are not compared. A values or version change shows as the change of
+the rendered objects; unchanged inputs are in sync.
+
 SOPS-encrypted files (what the sops CLI writes with age recipients, as Flux
 uses them) are decrypted with the keys of --age-identity FILE (repeatable)
 and --decryption-secret NAME or NAMESPACE/NAME (a Secret whose *.agekey data
@@ -54,7 +60,8 @@ whatever its kind, as Secret values are.
 Exit codes:
   0  in sync: the cluster matches the source
   1  drifted: at least one object differs, is missing or would be pruned
-  2  error: bad flags, source or manifests, or an unreachable cluster`,
+  2  error: bad flags, source, manifests, chart or values, or an
+     unreachable cluster or chart repository`,
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error { return runDiff(cmd.Context(), cmd.OutOrStdout(), opts) },
 	}
@@ -95,14 +102,14 @@ func runDiff(ctx context.Context, out io.Writer, o *DiffOptions) error {
 			diffs = []apply.ObjectDiff{}
 		}
 		perr = writeJSON(out, diffReport{
-			Source:   redactURL(o.Source.Source),
+			Source:   o.Source.display(),
 			Revision: revision,
 			InSync:   err == nil && !drifted,
 			Objects:  diffs,
 			Error:    errorText(err),
 		})
 	} else if err == nil {
-		perr = writeDiffText(out, describeSource(revision, o.Source.Source), diffs)
+		perr = writeDiffText(out, describeSource(revision, o.Source.display()), diffs)
 	}
 	switch {
 	case err != nil:
@@ -124,9 +131,14 @@ func (o *DiffOptions) run(ctx context.Context) (string, []apply.ObjectDiff, erro
 	if err != nil {
 		return "", nil, err
 	}
-	src, err := o.Source.load(ctx, dec)
+	src, err := o.Source.load(ctx, dec, c.chartEnv())
 	if err != nil {
 		return "", nil, decryptionHint(err, dec, "use --age-identity or --decryption-secret")
+	}
+	if src.Chart != nil {
+		if err := checkStoredVersions(ctx, c.engine.Client(), src.Chart.CRDs); err != nil {
+			return src.Revision, nil, err
+		}
 	}
 	// What cruise apply with the same flags compares with: force and wait
 	// change how an apply gets there, not where.

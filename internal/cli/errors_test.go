@@ -81,7 +81,7 @@ func TestApplyBadInput(t *testing.T) {
 			[]string{"--password-file /nonexistent/pw: no such file or directory"}},
 		{"missing local source", []string{"--source", "testdata/no-such-dir"},
 			[]string{"source testdata/no-such-dir: no such file or directory"}},
-		{"no source", []string{}, []string{"--source is required"}},
+		{"no source", []string{}, []string{"--source or --chart is required"}},
 		{"bad size", []string{"--source", "testdata/app-v1", "--max-file-size", "lots"},
 			[]string{`"lots" is not a size`}},
 		{"unknown flag", []string{"--source", "testdata/app-v1", "--frobnicate"},

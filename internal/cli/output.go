@@ -73,6 +73,10 @@ func describeSource(revision, src string) string {
 // shortRevision shortens the SHA of "main@sha1:<40 hex>" to 12 digits;
 // anything else is shown whole.
 func shortRevision(rev string) string {
+	// A chart from a repository: "<version>@sha256:<64 hex>".
+	if i := strings.LastIndex(rev, "@sha256:"); i >= 0 && len(rev) == i+len("@sha256:")+64 {
+		return rev[:i+len("@sha256:")+12]
+	}
 	r, ok := source.ParseRevision(rev)
 	if !ok {
 		return rev

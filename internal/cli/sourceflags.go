@@ -16,6 +16,7 @@ import (
 	"k8s.io/client-go/rest"
 
 	"github.com/cruisegitops/cruise/internal/apply"
+	"github.com/cruisegitops/cruise/internal/helm"
 	"github.com/cruisegitops/cruise/internal/pipeline"
 	"github.com/cruisegitops/cruise/internal/render"
 	"github.com/cruisegitops/cruise/internal/source"
@@ -57,6 +58,9 @@ type SourceOptions struct {
 	MaxFileSize, MaxTotalSize byteSize
 	// Git holds the credentials for a Git source.
 	Git GitCredentialOptions
+	// Chart names a chart from a repository (instead of Source) and the
+	// values of a chart from either.
+	Chart ChartOptions
 }
 
 // GitCredentialOptions name where Git credentials come from. Every secret
@@ -90,7 +94,7 @@ func defaultSourceOptions() SourceOptions {
 }
 
 func (o *SourceOptions) addFlags(fs *pflag.FlagSet) {
-	fs.StringVar(&o.Source, "source", o.Source, "local directory, local Git repository or Git URL (https://, ssh://, git@host:path) to deploy from (required)")
+	fs.StringVar(&o.Source, "source", o.Source, "local directory, local Git repository or Git URL (https://, ssh://, git@host:path) to deploy from (required unless --chart)")
 	fs.StringVar(&o.Ref, "ref", o.Ref, `Git ref: a branch or tag name, "branch:NAME", "tag:NAME", "semver:RANGE", or a commit SHA (default: the remote's HEAD)`)
 	fs.StringVar(&o.Path, "path", o.Path, "directory (or file) inside the source to render; a kustomization there is built")
 	fs.StringVar(&o.CacheDir, "cache-dir", o.CacheDir, "directory for Git clones and checkouts (default <user cache dir>/cruise/git)")
@@ -106,21 +110,43 @@ func (o *SourceOptions) addFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&g.SSHPassphraseFile, "ssh-passphrase-file", g.SSHPassphraseFile, "file holding the passphrase of an encrypted --ssh-key-file")
 	fs.StringVar(&g.KnownHostsFile, "known-hosts-file", g.KnownHostsFile, "known_hosts file the SSH server's key must be in (default ~/.ssh/known_hosts if it exists)")
 	fs.BoolVar(&g.InsecureSkipHostKey, "insecure-skip-host-key", g.InsecureSkipHostKey, "accept any SSH host key; FOR TESTING ONLY, it allows man-in-the-middle attacks")
+	o.Chart.addFlags(fs)
+}
+
+// display names the source in messages and reports: --source, or the
+// chart of --chart; without credentials.
+func (o *SourceOptions) display() string {
+	if o.Chart.fromRepo() {
+		return o.Chart.display()
+	}
+	return redactURL(o.Source)
 }
 
 // rendered is a source turned into objects.
 type rendered struct {
 	// Revision is the Git revision ("main@sha1:<sha>"), empty for a plain
-	// directory.
+	// directory; for a chart from a repository "<version>@sha256:<hex>".
 	Revision string
-	Objects  []render.Object
+	// Objects are what the engine applies: for a chart its CRDs and
+	// templates, never its hooks.
+	Objects []render.Object
+	// Chart is set when the source is a Helm chart.
+	Chart *chartRelease
 }
 
 // load fetches the source when it is Git and renders Path, decrypting SOPS
-// files with dec (nil: such a file fails the render).
-func (o *SourceOptions) load(ctx context.Context, dec *render.Decryption) (*rendered, error) {
+// files with dec (nil: such a file fails the render). A chart (--chart,
+// or a Path holding Chart.yaml) is rendered with Helm for the release and
+// cluster env gives.
+func (o *SourceOptions) load(ctx context.Context, dec *render.Decryption, env chartEnvFunc) (*rendered, error) {
+	if err := o.Chart.validate(o.Source != ""); err != nil {
+		return nil, err
+	}
+	if o.Chart.fromRepo() {
+		return o.loadRepoChart(ctx, env)
+	}
 	if o.Source == "" {
-		return nil, errors.New("--source is required")
+		return nil, errors.New("--source or --chart is required")
 	}
 	ref, err := source.ParseRef(o.Ref)
 	if err != nil {
@@ -147,6 +173,12 @@ func (o *SourceOptions) load(ctx context.Context, dec *render.Decryption) (*rend
 			return nil, err
 		}
 		root, out.Revision = art.Dir, art.Revision
+	}
+	if helm.IsChartDir(filepath.Join(root, filepath.FromSlash(o.Path))) {
+		return o.loadGitChart(ctx, root, out.Revision, env)
+	}
+	if f := o.Chart.valuesGiven(); f != "" {
+		return nil, fmt.Errorf("%s is for charts, but --path %s holds no Chart.yaml", f, o.Path)
 	}
 	res, err := render.Render(ctx, render.Options{
 		Root:             root,
