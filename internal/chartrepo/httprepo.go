@@ -77,6 +77,17 @@ func (c *Client) fetchHTTP(ctx context.Context, req Request) (*Archive, error) {
 		}
 	}
 	return shared(ctx, &c.flight, "archive|"+scope+chartURL.String(), func(ctx context.Context) (*Archive, error) {
+		// A flight that ended between the cache miss above and this one
+		// has cached the archive: look again rather than download it twice.
+		known := want
+		if known == "" {
+			known, _ = c.digests.get(scope + chartURL.String())
+		}
+		if known != "" {
+			if a, ok := c.archives.get(scope + known); ok {
+				return a, nil
+			}
+		}
 		// Credentials only go to the repository's own host, as Helm does
 		// without --pass-credentials.
 		sameHost := chartURL.Scheme == base.Scheme && chartURL.Host == base.Host

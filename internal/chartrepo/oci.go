@@ -121,6 +121,11 @@ func (c *Client) fetchOCI(ctx context.Context, req Request) (*Archive, error) {
 		return nil, errorf(ErrInvalid, "%s: chart layer is over the %d-byte limit (%d bytes)", what, c.opts.MaxArchiveBytes, layer.size)
 	}
 	return shared(ctx, &c.flight, "blob|"+scope+layer.digest, func(ctx context.Context) (*Archive, error) {
+		// A flight that ended between the cache miss above and this one
+		// has cached the archive: look again rather than download it twice.
+		if a, ok := c.archives.get(scope + layer.digest); ok {
+			return a, nil
+		}
 		d, err := v1.NewHash(layer.digest)
 		if err != nil {
 			return nil, errorf(ErrInvalid, "%s: chart layer digest %q: %v", what, layer.digest, err)
