@@ -48,7 +48,7 @@ func reportChart(r *chartRelease) *chartReport {
 // A dry run runs no hook and keeps nothing.
 func (o *ApplyOptions) applyRelease(ctx context.Context, c *cluster, src *rendered, opts apply.ApplyOptions, p *applyPrinter) (*apply.Result, error) {
 	rel := src.Chart
-	if err := checkStoredVersions(ctx, c.engine.Client(), rel.CRDs); err != nil {
+	if err := helm.CheckStoredVersions(ctx, c.engine.Client(), rel.CRDs); err != nil {
 		return nil, err
 	}
 	if o.DryRun {

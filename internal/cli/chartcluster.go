@@ -3,20 +3,15 @@ package cli
 import (
 	"context"
 	"fmt"
-	"slices"
-	"sort"
 	"sync"
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/client-go/discovery"
-	"k8s.io/client-go/rest"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/cruisegitops/cruise/internal/apply"
 	"github.com/cruisegitops/cruise/internal/helm"
-	"github.com/cruisegitops/cruise/internal/render"
 )
 
 // releaseNamespace is the namespace of a chart's release: --target-namespace
@@ -33,9 +28,13 @@ func (c *cluster) releaseNamespace() string {
 // under the inventory's name, and the generated values kept then.
 func (c *cluster) chartEnv() chartEnvFunc {
 	return func(ctx context.Context) (*chartEnv, error) {
-		kube, apis, err := serverCapabilities(c.config)
+		dc, err := discovery.NewDiscoveryClientForConfig(c.config)
 		if err != nil {
-			return nil, err
+			return nil, fmt.Errorf("discovery client for %s: %w", c.config.Host, err)
+		}
+		caps, err := helm.Discover(dc)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", c.config.Host, err)
 		}
 		upgrade, err := c.inventoryExists(ctx)
 		if err != nil {
@@ -48,8 +47,8 @@ func (c *cluster) chartEnv() chartEnvFunc {
 		return &chartEnv{
 			ReleaseName: c.owner.Name,
 			Namespace:   c.releaseNamespace(),
-			KubeVersion: kube,
-			APIVersions: apis,
+			KubeVersion: caps.KubeVersion,
+			APIVersions: caps.APIVersions,
 			Lookup:      c.config,
 			Upgrade:     upgrade,
 			Generated:   helm.NewGenerated(kept),
@@ -75,79 +74,6 @@ func (c *cluster) inventoryExists(ctx context.Context) (bool, error) {
 // inventoryPrefix names push mode's inventory ConfigMaps, as
 // apply.ConfigMapInventory does.
 const inventoryPrefix = "cruise-inventory-"
-
-// serverCapabilities is .Capabilities as Helm reads it from a cluster: the
-// API server's version, and every group/version and group/version/Kind
-// discovery lists. Groups that fail discovery are left out, as in Helm.
-func serverCapabilities(cfg *rest.Config) (string, []string, error) {
-	dc, err := discovery.NewDiscoveryClientForConfig(cfg)
-	if err != nil {
-		return "", nil, fmt.Errorf("discovery client for %s: %w", cfg.Host, err)
-	}
-	v, err := dc.ServerVersion()
-	if err != nil {
-		return "", nil, fmt.Errorf("read the Kubernetes version of %s: %w", cfg.Host, err)
-	}
-	groups, resources, err := dc.ServerGroupsAndResources()
-	if err != nil && !discovery.IsGroupDiscoveryFailedError(err) {
-		return "", nil, fmt.Errorf("read the API versions of %s: %w", cfg.Host, err)
-	}
-	set := map[string]bool{}
-	for _, g := range groups {
-		for _, gv := range g.Versions {
-			set[gv.GroupVersion] = true
-		}
-	}
-	for _, list := range resources {
-		for _, r := range list.APIResources {
-			set[list.GroupVersion+"/"+r.Kind] = true
-		}
-	}
-	apis := make([]string, 0, len(set))
-	for k := range set {
-		apis = append(apis, k)
-	}
-	sort.Strings(apis)
-	return v.GitVersion, apis, nil
-}
-
-// checkStoredVersions refuses a CRD of the chart that drops a version its
-// live CRD lists in status.storedVersions: objects stored at that version
-// would no longer be readable. Nothing is changed either way.
-func checkStoredVersions(ctx context.Context, c client.Reader, crds []render.Object) error {
-	for _, crd := range crds {
-		if crd.GetKind() != "CustomResourceDefinition" {
-			continue
-		}
-		live := &unstructured.Unstructured{}
-		live.SetAPIVersion("apiextensions.k8s.io/v1")
-		live.SetKind("CustomResourceDefinition")
-		err := c.Get(ctx, client.ObjectKey{Name: crd.GetName()}, live)
-		if apierrors.IsNotFound(err) {
-			continue
-		}
-		if err != nil {
-			return fmt.Errorf("read CustomResourceDefinition %s: %w", crd.GetName(), err)
-		}
-		stored, _, _ := unstructured.NestedStringSlice(live.Object, "status", "storedVersions")
-		versions, _, _ := unstructured.NestedSlice(crd.Object, "spec", "versions")
-		var names []string
-		for _, v := range versions {
-			if m, ok := v.(map[string]any); ok {
-				if n, ok := m["name"].(string); ok {
-					names = append(names, n)
-				}
-			}
-		}
-		for _, s := range stored {
-			if !slices.Contains(names, s) {
-				return fmt.Errorf("CustomResourceDefinition %s (%s): the chart drops version %s, which status.storedVersions lists: objects stored as %s would become unreadable; migrate them to another version and remove %s from status.storedVersions first",
-					crd.GetName(), crd.Source, s, s, s)
-			}
-		}
-	}
-	return nil
-}
 
 // keepGenerated stores the values a render generated, once, when they
 // changed; it runs just before the first change to the cluster, so a

@@ -8,6 +8,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/cruisegitops/cruise/internal/apply"
+	"github.com/cruisegitops/cruise/internal/helm"
 )
 
 // DiffOptions configures `cruise diff`.
@@ -136,7 +137,7 @@ func (o *DiffOptions) run(ctx context.Context) (string, []apply.ObjectDiff, erro
 		return "", nil, decryptionHint(err, dec, "use --age-identity or --decryption-secret")
 	}
 	if src.Chart != nil {
-		if err := checkStoredVersions(ctx, c.engine.Client(), src.Chart.CRDs); err != nil {
+		if err := helm.CheckStoredVersions(ctx, c.engine.Client(), src.Chart.CRDs); err != nil {
 			return src.Revision, nil, err
 		}
 	}

@@ -272,3 +272,24 @@ func (s *keySet) take(k types.NamespacedName) bool {
 	delete(s.m, k)
 	return ok
 }
+
+// checkRelease refuses, before anything of a chart's release changes, a
+// CRD update that drops a stored version, and, when pre-hooks are about
+// to run (they change the cluster), a release the API server would refuse.
+func (r *ApplicationReconciler) checkRelease(ctx context.Context, eng *apply.Engine, rendered rendered, opts apply.ApplyOptions, hooks bool) error {
+	if rendered.release == nil {
+		return nil
+	}
+	if err := helm.CheckStoredVersions(ctx, eng.Client(), rendered.release.CRDs); err != nil {
+		return stalling(cruisev1.ReasonValidationFailed, err)
+	}
+	if !hooks {
+		return nil
+	}
+	check := opts
+	check.DryRun, check.Progress, check.Prune = true, nil, false
+	if _, err := eng.Apply(ctx, rendered.Objects, check); err != nil {
+		return classifyApplyError(err)
+	}
+	return nil
+}

@@ -230,6 +230,10 @@ func (r *ApplicationReconciler) apply(ctx context.Context, app *cruisev1.Applica
 	// Hooks run for a new release (a new render, hooks included), not for
 	// a drift correction or a resync that re-applies the same one.
 	hooks := newRelease(app, rendered, rev.digest)
+	if err := r.checkRelease(ctx, eng, rendered, opts, hooks); err != nil {
+		r.recordHistory(app, art, rev.digest, err)
+		return 0, err
+	}
 	if hooks {
 		if err := r.runHooks(ctx, app, eng, rendered, preEvent(rendered.upgrade), target.Timeout); err != nil {
 			r.recordHistory(app, art, rev.digest, err)

@@ -122,3 +122,20 @@ metadata:
 		t.Error("the release was applied after its pre-install hook failed")
 	}
 }
+
+// TestChartInvalidReleaseRunsNoHook: a release the API server refuses
+// (an object of a kind it does not serve) fails validation before its
+// pre-install hook runs.
+func TestChartInvalidReleaseRunsNoHook(t *testing.T) {
+	f := newFixture(t)
+	f.commit("chart", hookChart(map[string]string{"charts/web/templates/bad.yaml": "apiVersion: example.com/v1\nkind: Gizmo\nmetadata:\n  name: bad\n"}))
+	f.source()
+	f.app("web", "charts/web", nil)
+	app := f.waitCondition("web", metav1.ConditionFalse, cruisev1.ReasonValidationFailed)
+	if msg := readyCondition(app).Message; !strings.Contains(msg, "Gizmo") {
+		t.Errorf("message %q should name the object", msg)
+	}
+	if f.configMap("web-pre") != nil {
+		t.Error("the pre-install hook ran for a release the API server refuses")
+	}
+}
