@@ -266,7 +266,7 @@ func (o *SourceOptions) loadRepoChart(ctx context.Context, env chartEnvFunc) (*r
 	if err != nil {
 		return nil, chartFetchError(err, "")
 	}
-	ch, err := helm.LoadArchive(arch.Name+"-"+arch.Version+".tgz", arch.Data, o.helmLimits())
+	ch, err := helm.LoadArchive(arch.Name+"-"+arch.Version+".tgz", arch.Data)
 	if err != nil {
 		return nil, sizeHint(err)
 	}

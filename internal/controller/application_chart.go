@@ -42,7 +42,7 @@ type rendered struct {
 // Chart.yaml, else kustomize or plain manifests.
 func (r *ApplicationReconciler) render(ctx context.Context, app *cruisev1.Application, repo *cruisev1.GitRepository, art *gitsource.Artifact, archive *chartrepo.Archive, dec *render.Decryption) (rendered, error) {
 	if archive != nil {
-		ch, err := helm.LoadArchive(art.URL, archive.Data, helm.Limits{})
+		ch, err := helm.LoadArchive(art.URL, archive.Data)
 		if err != nil {
 			return rendered{}, stalling(cruisev1.ReasonRenderFailed, err)
 		}

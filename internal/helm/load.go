@@ -1,9 +1,7 @@
 package helm
 
 import (
-	"archive/tar"
 	"bytes"
-	"compress/gzip"
 	"errors"
 	"fmt"
 	"io"
@@ -11,7 +9,6 @@ import (
 	"os"
 	"path"
 	"path/filepath"
-	"slices"
 	"strings"
 
 	"helm.sh/helm/v4/pkg/chart/loader/archive"
@@ -208,58 +205,15 @@ func (l *dirLoader) readFile(p, shown string) ([]byte, error) {
 	return data, nil
 }
 
-// LoadArchive loads a packaged chart (.tgz). name says where it came from,
-// for errors. Entries that are links, that climb out with "..", or that
-// are absolute are refused before Helm's loader sees the archive, and so
-// is an archive larger than the limits unpacked.
-func LoadArchive(name string, data []byte, limits Limits) (*chart.Chart, error) {
-	limits = limits.withDefaults()
-	if err := CheckArchive(name, data, limits); err != nil {
-		return nil, err
-	}
+// LoadArchive loads a packaged chart (.tgz); name says where it came
+// from, for errors. The archive must come from chartrepo, whose Fetch
+// inspects every entry (no links, nothing outside the chart's directory,
+// a bounded size) before anything here reads it; Helm's loader checks
+// paths again.
+func LoadArchive(name string, data []byte) (*chart.Chart, error) {
 	ch, err := loader.LoadArchive(bytes.NewReader(data))
 	if err != nil {
 		return nil, fmt.Errorf("chart archive %s: %w: %w", name, ErrInvalidChart, err)
 	}
 	return ch, nil
-}
-
-// CheckArchive reads a gzipped tar through without unpacking it and
-// refuses what LoadArchive refuses.
-func CheckArchive(name string, data []byte, limits Limits) error {
-	limits = limits.withDefaults()
-	zr, err := gzip.NewReader(bytes.NewReader(data))
-	if err != nil {
-		return fmt.Errorf("chart archive %s: %w: not gzip: %w", name, ErrInvalidChart, err)
-	}
-	defer zr.Close()
-	tr := tar.NewReader(zr)
-	var total int64
-	for {
-		hd, err := tr.Next()
-		if errors.Is(err, io.EOF) {
-			return nil
-		}
-		if err != nil {
-			return fmt.Errorf("chart archive %s: %w: %w", name, ErrInvalidChart, err)
-		}
-		entry := filepath.ToSlash(hd.Name)
-		switch hd.Typeflag {
-		case tar.TypeSymlink, tar.TypeLink:
-			return fmt.Errorf("chart archive %s: entry %s is a link (to %s): %w", name, hd.Name, hd.Linkname, ErrPathEscape)
-		case tar.TypeReg, tar.TypeDir, tar.TypeXHeader, tar.TypeXGlobalHeader, tar.TypeGNULongName:
-		default:
-			return fmt.Errorf("chart archive %s: entry %s: %w: not a regular file or directory", name, hd.Name, ErrInvalidChart)
-		}
-		if path.IsAbs(entry) || slices.Contains(strings.Split(entry, "/"), "..") {
-			return fmt.Errorf("chart archive %s: entry %s: %w", name, hd.Name, ErrPathEscape)
-		}
-		if hd.Size > limits.MaxFileBytes {
-			return fmt.Errorf("chart archive %s: entry %s: %w: larger than %d bytes", name, hd.Name, ErrTooLarge, limits.MaxFileBytes)
-		}
-		total += hd.Size
-		if total > limits.MaxChartBytes {
-			return fmt.Errorf("chart archive %s: %w: larger than %d bytes unpacked", name, ErrTooLarge, limits.MaxChartBytes)
-		}
-	}
 }

@@ -85,7 +85,7 @@ func (s *Server) renderRepoChart(ctx context.Context, id Identity, c client.Clie
 	if err != nil {
 		return nil, "", newError(http.StatusBadGateway, apiv1.CodeUnavailable, "fetch chart: %v", err)
 	}
-	ch, err := helm.LoadArchive(spec.RepoURL, archive.Data, helm.Limits{})
+	ch, err := helm.LoadArchive(spec.RepoURL, archive.Data)
 	if err != nil {
 		return nil, "", newError(http.StatusUnprocessableEntity, apiv1.CodeBadRequest, "%v", err)
 	}
