@@ -113,3 +113,19 @@ func (f *fixture) waitReadyRevision(name, prefix string) *cruisev1.Application {
 	})
 	return app
 }
+
+// TestChartOrSourceRef: an Application names exactly one of sourceRef and
+// chart; the API server refuses both or neither.
+func TestChartOrSourceRef(t *testing.T) {
+	ns := env.Namespace(t)
+	for name, spec := range map[string]cruisev1.ApplicationSpec{
+		"both": {SourceRef: cruisev1.SourceReference{Name: "env"}, Chart: &cruisev1.ChartSource{RepoURL: "oci://127.0.0.1:1/charts", Name: "x"}},
+		"neither": {Path: "."},
+	} {
+		app := &cruisev1.Application{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name}, Spec: spec}
+		err := k8s.Create(t.Context(), app)
+		if err == nil || !strings.Contains(err.Error(), "exactly one of sourceRef (with path) and chart") {
+			t.Errorf("%s: %v, want the CEL rule's message", name, err)
+		}
+	}
+}
