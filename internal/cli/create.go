@@ -71,6 +71,21 @@ type CreateAppOptions struct {
 	DependsOn []string
 	// Export prints the object as YAML instead of applying it.
 	Export bool
+	// Chart deploys a chart from a Helm repository or OCI registry
+	// instead of a GitRepository path; see ChartRepo and the rest.
+	Chart string
+	// ChartRepo is the repository URL (https:// or oci://).
+	ChartRepo string
+	// ChartVersion is exact or a semver range; empty: the newest stable.
+	ChartVersion string
+	// ChartSecret names the Secret with the repository's credentials.
+	ChartSecret string
+	// PlainHTTP talks to an OCI registry without TLS.
+	PlainHTTP bool
+	// ReleaseName is spec.helm.releaseName.
+	ReleaseName string
+	// ValuesFrom lists "ConfigMap/NAME[:KEY]" or "Secret/NAME[:KEY]".
+	ValuesFrom []string
 }
 
 func newCreateCommand() *cobra.Command {
@@ -141,7 +156,7 @@ func newCreateAppCommand() *cobra.Command {
 	opts := &CreateAppOptions{Kube: defaultKubeOptions(), Path: ".", Interval: 10 * time.Minute,
 		Prune: true, SelfHeal: true, Wait: true}
 	cmd := &cobra.Command{
-		Use:     "app NAME --source [NAMESPACE/]NAME [--path P]",
+		Use:     "app NAME (--source [NAMESPACE/]NAME [--path P] | --chart NAME --repo URL [--version V])",
 		Short:   "Create or update an Application",
 		Aliases: []string{"application"},
 		Args:    kindArgs(kindApplication),
@@ -164,6 +179,13 @@ func newCreateAppCommand() *cobra.Command {
 	fs.StringVar(&opts.ServiceAccount, "service-account", opts.ServiceAccount, "ServiceAccount in the Application's namespace to make every change as")
 	fs.StringSliceVar(&opts.DependsOn, "depends-on", opts.DependsOn, "Applications, [NAMESPACE/]NAME, that must be Ready first (repeat or separate with commas)")
 	fs.BoolVar(&opts.Export, "export", opts.Export, "print the object as YAML instead of creating it")
+	fs.StringVar(&opts.Chart, "chart", opts.Chart, "deploy this chart from --repo instead of a GitRepository path")
+	fs.StringVar(&opts.ChartRepo, "repo", opts.ChartRepo, "chart repository: https://… (index.yaml) or oci://host/path")
+	fs.StringVar(&opts.ChartVersion, "version", opts.ChartVersion, `chart version, exact or a range (">=6.12.0 <7", "^6"); default the newest stable`)
+	fs.StringVar(&opts.ChartSecret, "chart-secret", opts.ChartSecret, "Secret with the repository's credentials (username/password, bearerToken, tls.crt/tls.key, ca.crt)")
+	fs.BoolVar(&opts.PlainHTTP, "plain-http", opts.PlainHTTP, "talk to the OCI registry without TLS")
+	fs.StringVar(&opts.ReleaseName, "release-name", opts.ReleaseName, "Helm release name (default the Application's name)")
+	fs.StringArrayVar(&opts.ValuesFrom, "values-from", opts.ValuesFrom, "chart values from ConfigMap/NAME[:KEY] or Secret/NAME[:KEY] (repeatable; key default values.yaml)")
 	cmd.SetFlagErrorFunc(flagError)
 	return cmd
 }
@@ -241,8 +263,14 @@ func (o *CreateAppOptions) object(namespace, name string) (*v1alpha1.Application
 	if err := validName(name); err != nil {
 		return nil, err
 	}
+	if o.Chart != "" {
+		return o.chartObject(namespace, name)
+	}
 	if o.Source == "" {
-		return nil, errors.New("--source is required: the GitRepository to deploy from, [NAMESPACE/]NAME")
+		return nil, errors.New("--source is required: the GitRepository to deploy from, [NAMESPACE/]NAME (or --chart with --repo)")
+	}
+	if o.ChartRepo != "" || o.ChartVersion != "" || o.ChartSecret != "" || o.PlainHTTP {
+		return nil, errors.New("--repo, --version, --chart-secret and --plain-http go with --chart")
 	}
 	srcNS, srcName, err := parseNamespacedName("--source", o.Source)
 	if err != nil {
@@ -295,7 +323,49 @@ func (o *CreateAppOptions) object(namespace, name string) (*v1alpha1.Application
 		}
 		app.Spec.DependsOn = append(app.Spec.DependsOn, v1alpha1.DependencyReference{Namespace: ns, Name: n})
 	}
+	return app, o.helmSettings(app)
+}
+
+// chartObject builds an Application of a repository chart: the common
+// flags as for a Git path, then spec.chart.
+func (o *CreateAppOptions) chartObject(namespace, name string) (*v1alpha1.Application, error) {
+	if o.Source != "" {
+		return nil, errors.New("--chart and --source exclude each other: an Application deploys a repository chart or a GitRepository path")
+	}
+	if !strings.HasPrefix(o.ChartRepo, "https://") && !strings.HasPrefix(o.ChartRepo, "http://") && !strings.HasPrefix(o.ChartRepo, "oci://") {
+		return nil, fmt.Errorf("invalid --repo %q: an https:// chart repository or an oci:// registry path is required with --chart", o.ChartRepo)
+	}
+	withSource := *o
+	withSource.Chart, withSource.Source = "", "placeholder"
+	withSource.ChartRepo, withSource.ChartVersion, withSource.ChartSecret, withSource.PlainHTTP = "", "", "", false
+	app, err := withSource.object(namespace, name)
+	if err != nil {
+		return nil, err
+	}
+	app.Spec.SourceRef, app.Spec.Path = v1alpha1.SourceReference{}, ""
+	app.Spec.Chart = &v1alpha1.ChartSource{RepoURL: o.ChartRepo, Name: o.Chart, Version: o.ChartVersion, PlainHTTP: o.PlainHTTP}
+	if o.ChartSecret != "" {
+		app.Spec.Chart.SecretRef = &v1alpha1.LocalObjectReference{Name: o.ChartSecret}
+	}
 	return app, nil
+}
+
+// helmSettings fills spec.helm from --release-name and --values-from.
+func (o *CreateAppOptions) helmSettings(app *v1alpha1.Application) error {
+	if o.ReleaseName == "" && len(o.ValuesFrom) == 0 {
+		return nil
+	}
+	h := &v1alpha1.HelmSettings{ReleaseName: o.ReleaseName}
+	for _, v := range o.ValuesFrom {
+		kind, rest, ok := strings.Cut(v, "/")
+		name, key, _ := strings.Cut(rest, ":")
+		if !ok || (kind != "ConfigMap" && kind != "Secret") || name == "" {
+			return fmt.Errorf("invalid --values-from %q: want ConfigMap/NAME[:KEY] or Secret/NAME[:KEY]", v)
+		}
+		h.ValuesFrom = append(h.ValuesFrom, v1alpha1.ValuesReference{Kind: kind, Name: name, Key: key})
+	}
+	app.Spec.Helm = h
+	return nil
 }
 
 // runCreate builds the object for the namespace and prints it (export) or

@@ -77,6 +77,36 @@ spec:
   timeout: 2m0s
   wait: true
 `},
+		{"app of a repository chart", []string{"create", "app", "web", "-n", "apps", "--chart", "podinfo",
+			"--repo", "oci://ghcr.io/stefanprodan/charts", "--version", "^6", "--chart-secret", "ghcr",
+			"--release-name", "site", "--values-from", "ConfigMap/web-values", "--values-from", "Secret/web-secrets:prod.yaml",
+			"--target-namespace", "web"}, `
+apiVersion: cruise.dev/v1alpha1
+kind: Application
+metadata:
+  name: web
+  namespace: apps
+spec:
+  chart:
+    name: podinfo
+    repoURL: oci://ghcr.io/stefanprodan/charts
+    secretRef:
+      name: ghcr
+    version: ^6
+  helm:
+    releaseName: site
+    valuesFrom:
+    - kind: ConfigMap
+      name: web-values
+    - key: prod.yaml
+      kind: Secret
+      name: web-secrets
+  interval: 10m0s
+  prune: true
+  selfHeal: true
+  targetNamespace: web
+  wait: true
+`},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -136,5 +166,26 @@ func TestCreateCreatesAndUpdates(t *testing.T) {
 	}
 	if mf := got.GetManagedFields(); len(mf) == 0 || mf[0].Manager != "cruise-cli" {
 		t.Errorf("managed fields %+v, want the manager cruise-cli", mf)
+	}
+}
+
+// TestCreateChartAppRefusals: the chart flags' bad combinations exit 2
+// naming the flag.
+func TestCreateChartAppRefusals(t *testing.T) {
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--chart", "podinfo", "--repo", "oci://r/charts", "--source", "web"}, "--chart and --source exclude each other"},
+		{[]string{"--chart", "podinfo", "--repo", "ftp://r/charts"}, `invalid --repo "ftp://r/charts"`},
+		{[]string{"--chart", "podinfo"}, `invalid --repo ""`},
+		{[]string{"--source", "web", "--repo", "oci://r/charts"}, "go with --chart"},
+		{[]string{"--chart", "podinfo", "--repo", "oci://r/charts", "--values-from", "Deployment/x"}, `invalid --values-from "Deployment/x"`},
+	} {
+		args := append(append([]string{"create", "app", "web"}, c.args...), "--kubeconfig", "/nonexistent/kubeconfig", "--export")
+		r := mustCruise(t, 2, args...)
+		if !strings.Contains(r.stderr, c.want) || r.stdout != "" {
+			t.Errorf("%v: stderr %q, want %q and no output", c.args, r.stderr, c.want)
+		}
 	}
 }
