@@ -119,7 +119,7 @@ func (f *fixture) waitReadyRevision(name, prefix string) *cruisev1.Application {
 func TestChartOrSourceRef(t *testing.T) {
 	ns := env.Namespace(t)
 	for name, spec := range map[string]cruisev1.ApplicationSpec{
-		"both": {SourceRef: cruisev1.SourceReference{Name: "env"}, Chart: &cruisev1.ChartSource{RepoURL: "oci://127.0.0.1:1/charts", Name: "x"}},
+		"both":    {SourceRef: cruisev1.SourceReference{Name: "env"}, Chart: &cruisev1.ChartSource{RepoURL: "oci://127.0.0.1:1/charts", Name: "x"}},
 		"neither": {Path: "."},
 	} {
 		app := &cruisev1.Application{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name}, Spec: spec}

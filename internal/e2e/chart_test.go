@@ -50,8 +50,8 @@ func TestChartWithInstalledRBAC(t *testing.T) {
 		&corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "oci"}, Data: reg.SecretData()},
 		&corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "site-values"}, StringData: map[string]string{"values.yaml": "greeting: hi\n"}},
 		&cruisev1.Application{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "site"}, Spec: cruisev1.ApplicationSpec{
-			Chart: &cruisev1.ChartSource{RepoURL: reg.URL(), Name: "site", Version: "1.x", SecretRef: &cruisev1.LocalObjectReference{Name: "oci"}},
-			Helm:  &cruisev1.HelmSettings{ValuesFrom: []cruisev1.ValuesReference{{Kind: "Secret", Name: "site-values"}}},
+			Chart:              &cruisev1.ChartSource{RepoURL: reg.URL(), Name: "site", Version: "1.x", SecretRef: &cruisev1.LocalObjectReference{Name: "oci"}},
+			Helm:               &cruisev1.HelmSettings{ValuesFrom: []cruisev1.ValuesReference{{Kind: "Secret", Name: "site-values"}}},
 			ServiceAccountName: "deployer", Prune: true, Interval: metav1.Duration{Duration: time.Hour},
 		}},
 	} {
