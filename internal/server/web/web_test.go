@@ -549,3 +549,30 @@ func BenchmarkRenderOverview5000(b *testing.B) {
 	}
 	b.ReportMetric(float64(n), "page-bytes")
 }
+
+// TestApplicationOfRepositoryChart: the page names the chart and its
+// repository instead of a GitRepository path, and offers no rollback (a
+// repository chart's version changes by a commit to its Application).
+func TestApplicationOfRepositoryChart(t *testing.T) {
+	r := newRenderer(t)
+	app := shopApp()
+	app.Source, app.Path = apiv1.SourceRef{}, ""
+	app.Revision = "6.14.0@sha256:" + strings.Repeat("ab", 32)
+	app.Chart = &apiv1.Chart{RepoURL: "oci://ghcr.io/stefanprodan/charts", Name: "podinfo", Version: "6.14.0", AppVersion: "6.14.0"}
+	p := appPage(app, apiv1.ResourceTree{Application: "web"})
+	p.History = []apiv1.HistoryEntry{
+		{Revision: app.Revision, Subject: "chart podinfo 6.14.0", Time: t0, Result: "Succeeded"},
+		{Revision: "6.13.0@sha256:" + strings.Repeat("cd", 32), Subject: "chart podinfo 6.13.0", Time: t0.Add(-time.Hour), Result: "Succeeded"},
+	}
+	page := render(t, func(w io.Writer) error { return r.Application(w, p) })
+	mustContain(t, page,
+		`<dd>oci://ghcr.io/stefanprodan/charts podinfo</dd>`,
+		`<dd data-testid="chart">podinfo 6.14.0 <span class="msg">(app 6.14.0)</span></dd>`,
+	)
+	if strings.Contains(page, `<dt>Path</dt>`) {
+		t.Error("a Path shown for a repository chart")
+	}
+	if strings.Contains(page, `data-testid="rollback"`) {
+		t.Error("a rollback offered for a repository chart")
+	}
+}
