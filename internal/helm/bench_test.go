@@ -2,6 +2,7 @@ package helm_test
 
 import (
 	"os"
+	"os/exec"
 	"path/filepath"
 	"testing"
 
@@ -11,9 +12,9 @@ import (
 
 // BenchmarkRenderLargeChart renders kube-prometheus-stack with the
 // values that switch on its optional parts (160 objects, 9 hooks): cruise
-// in process (load from disk, render, decode into objects), and the
-// `helm template` binary of the same Helm version on the same chart and
-// values, process start included, as a user runs either.
+// in process (load from disk, render, decode into objects), `cruise
+// build` and the `helm template` binary of the same Helm version on the
+// same chart and values, process start included, as a user runs either.
 func BenchmarkRenderLargeChart(b *testing.B) {
 	dir := helmtest.Chart(b, "kube-prometheus-stack")
 	valuesFile := filepath.Join(filepath.Dir(dir), "kube-prometheus-stack.large-values.yaml")
@@ -39,6 +40,24 @@ func BenchmarkRenderLargeChart(b *testing.B) {
 			objects = len(rel.BuildObjects())
 		}
 		b.ReportMetric(float64(objects), "objects")
+	})
+	b.Run("cruise-build", func(b *testing.B) {
+		bin, err := filepath.Abs("../../bin/cruise")
+		if err != nil {
+			b.Fatal(err)
+		}
+		if _, err := os.Stat(bin); err != nil {
+			b.Fatalf("%s: run `make build` (make bench does): %v", bin, err)
+		}
+		var out []byte
+		for b.Loop() {
+			cmd := exec.Command(bin, "build", "--source", filepath.Dir(dir), "--path", filepath.Base(dir),
+				"-n", "prod", "--release-name", "rel", "--values", valuesFile)
+			if out, err = cmd.Output(); err != nil {
+				b.Fatalf("cruise build: %v", err)
+			}
+		}
+		b.ReportMetric(float64(len(helmtest.Objects(b, out))), "objects")
 	})
 	b.Run("helm-template", func(b *testing.B) {
 		h := helmtest.New(b)
