@@ -8,6 +8,7 @@ import (
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	cruisev1 "github.com/cruisegitops/cruise/api/v1alpha1"
 	"github.com/cruisegitops/cruise/internal/helm"
@@ -156,4 +157,27 @@ func secretValue(t *testing.T, ns, name, key string) string {
 		t.Fatalf("Secret %s: %v", name, err)
 	}
 	return string(s.Data[key])
+}
+
+// TestChartDriftReverted: an object of a chart changed by hand is
+// reverted like any other, and the generated password stays.
+func TestChartDriftReverted(t *testing.T) {
+	f := newFixture(t)
+	rev := f.commit("chart", webChart(nil))
+	f.source()
+	f.app("web", "charts/web", nil)
+	f.waitReady("web", rev)
+	password := secretValue(t, f.ns, "web-auth", "password")
+	cm := f.configMap("web-config")
+	cm.Data["greeting"] = "edited"
+	if err := k8s.Update(t.Context(), cm, client.FieldOwner("kubectl-edit")); err != nil {
+		t.Fatal(err)
+	}
+	f.eventually("hand edit reverted", func() (bool, string) {
+		cm := f.configMap("web-config")
+		return cm != nil && cm.Data["greeting"] == "hello", cm.Data["greeting"]
+	})
+	if got := secretValue(t, f.ns, "web-auth", "password"); got != password {
+		t.Error("the drift revert generated a new password")
+	}
 }
