@@ -22,5 +22,13 @@
 //     be in sync;
 //   - no post-renderer binary ever runs, and charts are loaded only from
 //     memory or from inside a confined directory, so .Files cannot reach
-//     the controller's file system.
+//     the controller's file system; a values.schema.json may refer only
+//     to parts of itself, since Helm's validator would fetch URLs and read
+//     files for it.
+//
+// Around the render: [Discover] reads .Capabilities from a cluster,
+// [LoadGenerated] and [StoreGenerated] keep generated values in a Secret,
+// and [CheckStoredVersions] refuses a CRD update that would strand stored
+// objects. Hooks are run by the hookrun package; charts are fetched from
+// repositories by chartrepo.
 package helm

@@ -6,8 +6,15 @@
 // the Application's fields mean one thing everywhere.
 //
 // Data flows one way, source → render → apply: this package imports those
-// three and the API types, and nothing that runs them (controller, server,
-// cli); it talks to no cluster and no Git server itself.
+// three, helm and the API types, and nothing that runs them (controller,
+// server, cli); it talks to no Git server, and to a cluster only through
+// the reader a caller gives RenderChart (for a chart's valuesFrom and its
+// kept generated values).
+//
+// A chart (a directory holding Chart.yaml, or spec.chart's archive) is
+// rendered by [RenderChart] instead of [Render]: [LoadGitChart] says
+// whether spec.path holds one, [ChartValues] layers the values in the
+// pinned order, and [ReleaseName] and [ReleaseNamespace] name the release.
 //
 // For an Application app of GitRepository repo:
 //
