@@ -9,6 +9,7 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/discovery"
@@ -191,9 +192,7 @@ func (r *ApplicationReconciler) runHooks(ctx context.Context, app *cruisev1.Appl
 		FieldManager: r.FieldManager + "-hooks", Timeout: timeout,
 	}
 	results, err := runner.Run(ctx, event, rendered.release.Hooks)
-	if len(results) > 0 {
-		r.Recorder.Eventf(app, nil, corev1.EventTypeNormal, "HooksRun", "Sync", "%s hooks: %s", event, hookSummary(results))
-	}
+	r.hooksRan(app, event, results)
 	if err == nil {
 		return nil
 	}
@@ -202,6 +201,15 @@ func (r *ApplicationReconciler) runHooks(ctx context.Context, app *cruisev1.Appl
 		return transient(cruisev1.ReasonHookFailed, err)
 	}
 	return stalling(cruisev1.ReasonHookFailed, err)
+}
+
+// hooksRan records, in an event, the hooks of event that ran. The event
+// name is the action: events of one reason and action are one series, so
+// pre- and post- hooks need their own.
+func (r *ApplicationReconciler) hooksRan(app *cruisev1.Application, event string, results []hookrun.Result) {
+	if len(results) > 0 {
+		r.Recorder.Eventf(app, nil, corev1.EventTypeNormal, "HooksRun", event, "%s hooks: %s", event, hookSummary(results))
+	}
 }
 
 func hookSummary(results []hookrun.Result) string {
@@ -292,4 +300,103 @@ func (r *ApplicationReconciler) checkRelease(ctx context.Context, eng *apply.Eng
 		return classifyApplyError(err)
 	}
 	return nil
+}
+
+// releaseDelete is what deleting a chart's Application does around the
+// prune: its post-delete hooks, then the removal of every hook object the
+// release left behind (Helm leaves them; an Application that is gone
+// should leave nothing).
+type releaseDelete struct {
+	runner *hookrun.Runner
+	hooks  []helm.Hook
+	ran    func(event string, results []hookrun.Result)
+}
+
+// after runs the post-delete hooks and removes the release's hooks. The
+// zero releaseDelete does nothing.
+func (d releaseDelete) after(ctx context.Context) error {
+	if d.runner == nil {
+		return nil
+	}
+	results, err := d.runner.Run(ctx, helm.PostDelete, d.hooks)
+	d.ran(helm.PostDelete, results)
+	if err != nil {
+		return stalling(cruisev1.ReasonHookFailed, err)
+	}
+	if _, err := d.runner.Remove(ctx, d.hooks); err != nil {
+		return transient(cruisev1.ReasonPruneFailed, fmt.Errorf("remove the release's hook objects: %w", err))
+	}
+	return nil
+}
+
+// deleteHooks renders the release of a chart's Application being deleted
+// and runs its pre-delete hooks, as `helm uninstall` does; a failed one
+// stops the deletion (the next attempt runs it again). When the release
+// cannot be rendered any more (its source or chart is gone), no hook can
+// run: that is said in a Warning event and the prune goes ahead.
+func (r *ApplicationReconciler) deleteHooks(ctx context.Context, app *cruisev1.Application) (releaseDelete, error) {
+	if app.Status.Chart == nil {
+		return releaseDelete{}, nil
+	}
+	if sa := app.Spec.ServiceAccountName; sa != "" {
+		err := r.APIReader.Get(ctx, types.NamespacedName{Namespace: app.Namespace, Name: sa}, &corev1.ServiceAccount{})
+		if apierrors.IsNotFound(err) {
+			return releaseDelete{}, nil // pruneAll says the identity is gone
+		}
+	}
+	res, err := r.renderForDelete(ctx, app)
+	if err != nil {
+		r.Recorder.Eventf(app, nil, corev1.EventTypeWarning, cruisev1.ReasonHookFailed, "Delete",
+			"delete hooks not run: the release cannot be rendered: %v", err)
+		return releaseDelete{}, nil
+	}
+	if res.release == nil || len(res.release.Hooks) == 0 {
+		return releaseDelete{}, nil
+	}
+	eng, err := r.engines.forServiceAccount(app.Namespace, app.Spec.ServiceAccountName)
+	if err != nil {
+		return releaseDelete{}, transient(cruisev1.ReasonPruneFailed, err)
+	}
+	d := releaseDelete{
+		runner: &hookrun.Runner{
+			Client: eng.Client(), Namespace: pipeline.ReleaseNamespace(app), Release: pipeline.ReleaseName(app),
+			FieldManager: r.FieldManager + "-hooks", Timeout: pipeline.TargetOf(app).Timeout,
+		},
+		hooks: res.release.Hooks,
+		ran: func(event string, results []hookrun.Result) {
+			r.hooksRan(app, event, results)
+		},
+	}
+	results, err := d.runner.Run(ctx, helm.PreDelete, d.hooks)
+	d.ran(helm.PreDelete, results)
+	if err != nil {
+		if apierrors.IsForbidden(err) || apierrors.IsUnauthorized(err) {
+			// The identity cannot act any more: pruneAll says so and lets
+			// the Application go; hooks cannot run either.
+			r.Recorder.Eventf(app, nil, corev1.EventTypeWarning, cruisev1.ReasonHookFailed, "Delete", "delete hooks not run: %v", err)
+			return releaseDelete{}, nil
+		}
+		return releaseDelete{}, stalling(cruisev1.ReasonHookFailed, err)
+	}
+	return d, nil
+}
+
+// renderForDelete renders the release as the last sync would have.
+func (r *ApplicationReconciler) renderForDelete(ctx context.Context, app *cruisev1.Application) (rendered, error) {
+	var (
+		repo    *cruisev1.GitRepository
+		art     *gitsource.Artifact
+		archive *chartrepo.Archive
+		err     error
+	)
+	if app.Spec.Chart != nil {
+		art, archive, err = r.chartSource(ctx, app)
+	} else {
+		repo, art, err = r.source(ctx, app)
+	}
+	if err != nil {
+		return rendered{}, err
+	}
+	defer art.Release()
+	return r.render(ctx, app, repo, art, archive, nil)
 }

@@ -30,7 +30,14 @@ func (r *ApplicationReconciler) finalize(ctx context.Context, app *cruisev1.Appl
 	}
 	if app.Spec.Prune && !app.Spec.Suspend && len(app.Status.Inventory) > 0 {
 		var gone *identityGoneError
-		err := r.pruneAll(ctx, app)
+		release, err := r.deleteHooks(ctx, app)
+		if err != nil {
+			return err
+		}
+		err = r.pruneAll(ctx, app)
+		if err == nil {
+			err = release.after(ctx)
+		}
 		switch {
 		case errors.As(err, &gone):
 			msg := fmt.Sprintf("deleted without pruning: %v; its %d object(s) stay in the cluster", gone, len(app.Status.Inventory))

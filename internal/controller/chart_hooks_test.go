@@ -1,10 +1,12 @@
 package controller_test
 
 import (
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
 
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 
@@ -137,5 +139,58 @@ func TestChartInvalidReleaseRunsNoHook(t *testing.T) {
 	}
 	if f.configMap("web-pre") != nil {
 		t.Error("the pre-install hook ran for a release the API server refuses")
+	}
+}
+
+// TestChartDeleteHooks: deleting a chart's Application runs its
+// pre-delete hooks before the prune and its post-delete hooks after, then
+// removes every hook object the release left, as well as its objects.
+func TestChartDeleteHooks(t *testing.T) {
+	f := newFixture(t)
+	rev := f.commit("chart", hookChart(map[string]string{"charts/web/templates/delete-hooks.yaml": `apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: {{ .Release.Name }}-cleanup
+  annotations:
+    helm.sh/hook: pre-delete,post-delete
+data: {}
+`}))
+	f.source()
+	f.app("web", "charts/web", nil)
+	f.waitReady("web", rev)
+	if f.configMap("web-pre") == nil || f.configMap("web-cleanup") != nil {
+		t.Fatal("install hooks not as expected before the delete")
+	}
+	app := f.getApp("web")
+	if err := k8s.Delete(t.Context(), app); err != nil {
+		t.Fatal(err)
+	}
+	f.eventually("Application gone", func() (bool, string) {
+		err := k8s.Get(t.Context(), types.NamespacedName{Namespace: f.ns, Name: "web"}, &cruisev1.Application{})
+		return apierrors.IsNotFound(err), fmt.Sprint(err)
+	})
+	for _, name := range []string{"web-config", "web-pre", "web-post", "web-cleanup"} {
+		if f.configMap(name) != nil {
+			t.Errorf("ConfigMap %s left after the Application was deleted", name)
+		}
+	}
+	var got string
+	wants := []string{"pre-install hooks: ConfigMap/" + f.ns + "/web-pre", "pre-delete hooks: ConfigMap/" + f.ns + "/web-cleanup", "post-delete hooks: ConfigMap/" + f.ns + "/web-cleanup"}
+	// Events are sent asynchronously.
+	f.eventually("events of the install and delete hooks", func() (bool, string) {
+		var messages []string
+		for _, e := range f.events("web", "HooksRun") {
+			messages = append(messages, e.Note)
+		}
+		got = strings.Join(messages, " | ")
+		for _, want := range wants {
+			if !strings.Contains(got, want) {
+				return false, got
+			}
+		}
+		return true, got
+	})
+	if pre, post := strings.Index(got, "pre-delete"), strings.Index(got, "post-delete"); pre > post {
+		t.Errorf("post-delete ran before pre-delete: %q", got)
 	}
 }
