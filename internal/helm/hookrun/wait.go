@@ -79,6 +79,13 @@ func (r *Runner) waitDone(ctx context.Context, h *run) (string, *HookError) {
 				// the last one is kept for the timeout message.
 				progress = "last read failed: " + h.scrub(err).Error()
 				return errNotYet
+			case (live == nil || live.GetUID() != uid) && removedWhenFinished(h.created):
+				// A Job with ttlSecondsAfterFinished: 0 (ingress-nginx's
+				// certificate Jobs) can be gone before a read sees it
+				// Complete. Helm counts a hook deleted while it is
+				// waited for as done; so does cruise, for such a Job only.
+				done = "finished and removed by its ttlSecondsAfterFinished"
+				return nil
 			case live == nil || live.GetUID() != uid:
 				failure = h.errorf(ReasonFailed, "was deleted while it ran")
 				return failure
@@ -234,4 +241,14 @@ func (r *Runner) deleteAndWait(ctx context.Context, h *run, live *unstructured.U
 		return h.errorf(ReasonTimeout, "was not yet deleted when the run was stopped (%s): %w", state, err)
 	}
 	return nil
+}
+
+// removedWhenFinished says whether obj is a Job the TTL controller
+// deletes once it has finished.
+func removedWhenFinished(obj *unstructured.Unstructured) bool {
+	if obj == nil || obj.GetKind() != "Job" {
+		return false
+	}
+	_, found, _ := unstructured.NestedInt64(obj.Object, "spec", "ttlSecondsAfterFinished")
+	return found
 }
