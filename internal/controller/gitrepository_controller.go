@@ -59,17 +59,8 @@ func (r *GitRepositoryReconciler) now() time.Time {
 // Reconcile fetches one GitRepository.
 func (r *GitRepositoryReconciler) Reconcile(ctx context.Context, req ctrl.Request) (result ctrl.Result, retErr error) {
 	repo := &cruisev1.GitRepository{}
-	if err := r.Client.Get(ctx, req.NamespacedName, repo); err != nil {
-		if apierrors.IsNotFound(err) {
-			r.Artifacts.Delete(req.NamespacedName)
-			r.outcomes.forget(req.NamespacedName)
-		}
-		return ctrl.Result{}, client.IgnoreNotFound(err)
-	}
-	if !repo.DeletionTimestamp.IsZero() {
-		r.Artifacts.Delete(req.NamespacedName)
-		r.outcomes.forget(req.NamespacedName)
-		return ctrl.Result{}, nil
+	if ok, err := readLive(ctx, r.Client, req.NamespacedName, repo, r.forget); !ok {
+		return ctrl.Result{}, err
 	}
 	patchStatus := patchStatusLater(ctx, r.Client, repo)
 	defer func() { retErr = errors.Join(retErr, patchStatus()) }()
@@ -196,4 +187,11 @@ func conditionStatus(conds []metav1.Condition) metav1.ConditionStatus {
 		return c.Status
 	}
 	return metav1.ConditionUnknown
+}
+
+// forget drops what the process holds of a deleted GitRepository: its
+// checkout and its failure count.
+func (r *GitRepositoryReconciler) forget(key types.NamespacedName) {
+	r.Artifacts.Delete(key)
+	r.outcomes.forget(key)
 }

@@ -122,15 +122,8 @@ func (r *ImagePolicyReconciler) policiesOf(ctx context.Context, o client.Object,
 // Reconcile chooses one ImagePolicy's tag.
 func (r *ImagePolicyReconciler) Reconcile(ctx context.Context, req ctrl.Request) (result ctrl.Result, retErr error) {
 	pol := &cruisev1.ImagePolicy{}
-	if err := r.APIReader.Get(ctx, req.NamespacedName, pol); err != nil {
-		if apierrors.IsNotFound(err) {
-			r.outcomes.forget(req.NamespacedName)
-		}
-		return ctrl.Result{}, client.IgnoreNotFound(err)
-	}
-	if !pol.DeletionTimestamp.IsZero() {
-		r.outcomes.forget(req.NamespacedName)
-		return ctrl.Result{}, nil
+	if ok, err := readLive(ctx, r.APIReader, req.NamespacedName, pol, r.outcomes.forget); !ok {
+		return ctrl.Result{}, err
 	}
 	patchStatus := patchStatusLater(ctx, r.Client, pol)
 	defer func() { retErr = errors.Join(retErr, patchStatus()) }()

@@ -7,7 +7,6 @@ import (
 	"sync"
 	"time"
 
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/tools/events"
@@ -70,15 +69,8 @@ func (r *ImageRepositoryReconciler) now() time.Time {
 // Reconcile scans one ImageRepository if a scan is due.
 func (r *ImageRepositoryReconciler) Reconcile(ctx context.Context, req ctrl.Request) (result ctrl.Result, retErr error) {
 	repo := &cruisev1.ImageRepository{}
-	if err := r.Client.Get(ctx, req.NamespacedName, repo); err != nil {
-		if apierrors.IsNotFound(err) {
-			r.forget(req.NamespacedName)
-		}
-		return ctrl.Result{}, client.IgnoreNotFound(err)
-	}
-	if !repo.DeletionTimestamp.IsZero() {
-		r.forget(req.NamespacedName)
-		return ctrl.Result{}, nil
+	if ok, err := readLive(ctx, r.Client, req.NamespacedName, repo, r.forget); !ok {
+		return ctrl.Result{}, err
 	}
 	patchStatus := patchStatusLater(ctx, r.Client, repo)
 	defer func() { retErr = errors.Join(retErr, patchStatus()) }()

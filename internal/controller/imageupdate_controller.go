@@ -10,7 +10,6 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/types"
@@ -90,15 +89,8 @@ func (r *ImageUpdateAutomationReconciler) now() time.Time {
 // Reconcile runs one update of an automation.
 func (r *ImageUpdateAutomationReconciler) Reconcile(ctx context.Context, req ctrl.Request) (result ctrl.Result, retErr error) {
 	auto := &cruisev1.ImageUpdateAutomation{}
-	if err := r.APIReader.Get(ctx, req.NamespacedName, auto); err != nil {
-		if apierrors.IsNotFound(err) {
-			r.outcomes.forget(req.NamespacedName)
-		}
-		return ctrl.Result{}, client.IgnoreNotFound(err)
-	}
-	if !auto.DeletionTimestamp.IsZero() {
-		r.outcomes.forget(req.NamespacedName)
-		return ctrl.Result{}, nil
+	if ok, err := readLive(ctx, r.APIReader, req.NamespacedName, auto, r.outcomes.forget); !ok {
+		return ctrl.Result{}, err
 	}
 	patchStatus := patchStatusLater(ctx, r.Client, auto)
 	defer func() { retErr = errors.Join(retErr, patchStatus()) }()

@@ -100,16 +100,9 @@ func secretMetadata() *metav1.PartialObjectMetadata {
 // Reconcile unseals one SealedSecret.
 func (r *SealedSecretReconciler) Reconcile(ctx context.Context, req ctrl.Request) (result ctrl.Result, retErr error) {
 	ss := &cruisev1.SealedSecret{}
-	if err := r.Client.Get(ctx, req.NamespacedName, ss); err != nil {
-		if apierrors.IsNotFound(err) {
-			r.forget(req.NamespacedName)
-		}
-		return ctrl.Result{}, client.IgnoreNotFound(err)
-	}
-	if !ss.DeletionTimestamp.IsZero() {
-		// The garbage collector deletes the Secret with it.
-		r.forget(req.NamespacedName)
-		return ctrl.Result{}, nil
+	// Once it is deleted, the garbage collector deletes its Secret.
+	if ok, err := readLive(ctx, r.Client, req.NamespacedName, ss, r.forget); !ok {
+		return ctrl.Result{}, err
 	}
 	current := secretMetadata()
 	if err := r.Client.Get(ctx, req.NamespacedName, current); apierrors.IsNotFound(err) {

@@ -7,6 +7,7 @@ import (
 
 	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/log"
 
@@ -81,4 +82,22 @@ func patchStatusLater(ctx context.Context, c client.Client, obj client.Object) f
 		}
 		return nil
 	}
+}
+
+// readLive reads the object a reconcile is for. When it is gone, or being
+// deleted, forget drops what the process holds of it and readLive reports
+// false: there is nothing to reconcile.
+func readLive(ctx context.Context, c client.Reader, key types.NamespacedName, obj client.Object, forget func(types.NamespacedName)) (bool, error) {
+	if err := c.Get(ctx, key, obj); err != nil {
+		if apierrors.IsNotFound(err) {
+			forget(key)
+			return false, nil
+		}
+		return false, err
+	}
+	if !obj.GetDeletionTimestamp().IsZero() {
+		forget(key)
+		return false, nil
+	}
+	return true, nil
 }
