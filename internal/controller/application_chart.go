@@ -383,17 +383,7 @@ func (r *ApplicationReconciler) deleteHooks(ctx context.Context, app *cruisev1.A
 
 // renderForDelete renders the release as the last sync would have.
 func (r *ApplicationReconciler) renderForDelete(ctx context.Context, app *cruisev1.Application) (rendered, error) {
-	var (
-		repo    *cruisev1.GitRepository
-		art     *gitsource.Artifact
-		archive *chartrepo.Archive
-		err     error
-	)
-	if app.Spec.Chart != nil {
-		art, archive, err = r.chartSource(ctx, app)
-	} else {
-		repo, art, err = r.source(ctx, app)
-	}
+	repo, art, archive, err := r.sourceOf(ctx, app)
 	if err != nil {
 		return rendered{}, err
 	}

@@ -15,6 +15,18 @@ import (
 	gitsource "github.com/cruisegitops/cruise/internal/source"
 )
 
+// sourceOf finds what app deploys from: its GitRepository and checkout,
+// or for spec.chart the repository chart's archive (repo nil) with the
+// artifact that stands for it.
+func (r *ApplicationReconciler) sourceOf(ctx context.Context, app *cruisev1.Application) (*cruisev1.GitRepository, *gitsource.Artifact, *chartrepo.Archive, error) {
+	if app.Spec.Chart != nil {
+		art, archive, err := r.chartSource(ctx, app)
+		return nil, art, archive, err
+	}
+	repo, art, err := r.source(ctx, app)
+	return repo, art, nil, err
+}
+
 // chartSource resolves spec.chart's version in its repository and fetches
 // the archive. The artifact it returns stands for the chart where the
 // sync expects a checkout: its revision is "<version>@sha256:<digest>",

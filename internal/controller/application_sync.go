@@ -18,7 +18,6 @@ import (
 
 	cruisev1 "github.com/cruisegitops/cruise/api/v1alpha1"
 	"github.com/cruisegitops/cruise/internal/apply"
-	"github.com/cruisegitops/cruise/internal/chartrepo"
 	"github.com/cruisegitops/cruise/internal/pipeline"
 	"github.com/cruisegitops/cruise/internal/render"
 	gitsource "github.com/cruisegitops/cruise/internal/source"
@@ -38,17 +37,7 @@ func (r *ApplicationReconciler) sync(ctx context.Context, app *cruisev1.Applicat
 	if err := r.checkDependencies(ctx, app); err != nil {
 		return 0, err
 	}
-	var (
-		repo    *cruisev1.GitRepository
-		art     *gitsource.Artifact
-		archive *chartrepo.Archive
-		err     error
-	)
-	if app.Spec.Chart != nil {
-		art, archive, err = r.chartSource(ctx, app)
-	} else {
-		repo, art, err = r.source(ctx, app)
-	}
+	repo, art, archive, err := r.sourceOf(ctx, app)
 	if err != nil {
 		return 0, err
 	}
