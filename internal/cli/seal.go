@@ -130,13 +130,7 @@ func runSeal(ctx context.Context, stdin io.Reader, stdout, stderr io.Writer, o *
 		return runReencrypt(ctx, stderr, o)
 	}
 	// Local inputs first: a bad file fails before the cluster is asked.
-	var primary []*age.X25519Recipient
-	if !o.Cluster {
-		if primary, err = readRecipients("--recipient", o.Recipient); err != nil {
-			return fail(2, err)
-		}
-	}
-	recovery, err := o.recoveryRecipients()
+	primary, recovery, err := o.localRecipients()
 	if err != nil {
 		return err
 	}
@@ -201,16 +195,23 @@ func noArgsBut(hint string) cobra.PositionalArgs {
 	}
 }
 
-func (o *SealOptions) recoveryRecipients() ([]*age.X25519Recipient, error) {
-	var out []*age.X25519Recipient
+// localRecipients reads the recipients given as files: --recipient
+// (unless --cluster) and --recovery-recipient. Both sealing and
+// re-sealing read them before they ask the cluster for anything.
+func (o *SealOptions) localRecipients() (primary, recovery []*age.X25519Recipient, err error) {
+	if !o.Cluster {
+		if primary, err = readRecipients("--recipient", o.Recipient); err != nil {
+			return nil, nil, fail(2, err)
+		}
+	}
 	for _, path := range o.Recovery {
 		rs, err := readRecipients("--recovery-recipient", path)
 		if err != nil {
-			return nil, fail(2, err)
+			return nil, nil, fail(2, err)
 		}
-		out = append(out, rs...)
+		recovery = append(recovery, rs...)
 	}
-	return out, nil
+	return primary, recovery, nil
 }
 
 // sealValues seals every value of secret on its own, as standard base64.

@@ -44,13 +44,7 @@ func runReencrypt(ctx context.Context, stderr io.Writer, o *SealOptions) error {
 	if info, err := os.Stat(root); err != nil || !info.IsDir() {
 		return fail(2, fmt.Errorf("--reencrypt %s: not a directory", o.Reencrypt))
 	}
-	var primary []*age.X25519Recipient
-	if !o.Cluster {
-		if primary, err = readRecipients("--recipient", o.Recipient); err != nil {
-			return fail(2, err)
-		}
-	}
-	recovery, err := o.recoveryRecipients()
+	primary, recovery, err := o.localRecipients()
 	if err != nil {
 		return err
 	}

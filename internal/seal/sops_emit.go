@@ -62,26 +62,16 @@ func addHead(n *yaml.Node, lines []string) {
 	}
 }
 
-func addLine(n *yaml.Node, lines []string) {
+// appendComment adds lines after the comment c already holds (a line or
+// foot comment).
+func appendComment(c *string, lines []string) {
 	if len(lines) == 0 {
 		return
 	}
-	if n.LineComment != "" {
-		n.LineComment += "\n" + commentText(lines)
-	} else {
-		n.LineComment = commentText(lines)
+	if *c != "" {
+		*c += "\n"
 	}
-}
-
-func addFoot(n *yaml.Node, lines []string) {
-	if len(lines) == 0 {
-		return
-	}
-	if n.FootComment != "" {
-		n.FootComment += "\n" + commentText(lines)
-	} else {
-		n.FootComment = commentText(lines)
-	}
+	*c += commentText(lines)
 }
 
 // yamlMapping fills mapping from m: comment lines go above the next key,
@@ -111,7 +101,7 @@ func yamlMapping(m sopsMap, mapping *yaml.Node) error {
 		if err != nil {
 			return err
 		}
-		addLine(v, inline)
+		appendComment(&v.LineComment, inline)
 		head, inline = nil, nil
 		mapping.Content = append(mapping.Content, k, v)
 	}
@@ -119,7 +109,7 @@ func yamlMapping(m sopsMap, mapping *yaml.Node) error {
 	if first {
 		addHead(mapping, head)
 	} else {
-		addFoot(mapping.Content[len(mapping.Content)-2], head)
+		appendComment(&mapping.Content[len(mapping.Content)-2].FootComment, head)
 	}
 	return nil
 }
@@ -145,7 +135,7 @@ func yamlSequence(l []any, seq *yaml.Node) error {
 			return err
 		}
 		addHead(v, head)
-		addLine(v, inline)
+		appendComment(&v.LineComment, inline)
 		head, inline = nil, nil
 		seq.Content = append(seq.Content, v)
 	}
@@ -153,7 +143,7 @@ func yamlSequence(l []any, seq *yaml.Node) error {
 	if first {
 		addHead(seq, head)
 	} else {
-		addFoot(seq.Content[len(seq.Content)-1], head)
+		appendComment(&seq.Content[len(seq.Content)-1].FootComment, head)
 	}
 	return nil
 }
