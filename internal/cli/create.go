@@ -263,22 +263,7 @@ func (o *CreateAppOptions) object(namespace, name string) (*v1alpha1.Application
 	if err := validName(name); err != nil {
 		return nil, err
 	}
-	if o.Chart != "" {
-		return o.chartObject(namespace, name)
-	}
-	if o.Source == "" {
-		return nil, errors.New("--source is required: the GitRepository to deploy from, [NAMESPACE/]NAME (or --chart with --repo)")
-	}
-	if o.ChartRepo != "" || o.ChartVersion != "" || o.ChartSecret != "" || o.PlainHTTP {
-		return nil, errors.New("--repo, --version, --chart-secret and --plain-http go with --chart")
-	}
-	srcNS, srcName, err := parseNamespacedName("--source", o.Source)
-	if err != nil {
-		return nil, err
-	}
 	switch {
-	case o.Path == "":
-		return nil, errors.New(`invalid --path "": use "." for the repository's root`)
 	case o.Interval <= 0:
 		return nil, fmt.Errorf("invalid --interval %s: must be positive", o.Interval)
 	case o.RetryInterval < 0:
@@ -290,13 +275,14 @@ func (o *CreateAppOptions) object(namespace, name string) (*v1alpha1.Application
 		TypeMeta:   metav1.TypeMeta{APIVersion: v1alpha1.GroupVersion.String(), Kind: v1alpha1.ApplicationKind},
 		ObjectMeta: metav1.ObjectMeta{Namespace: namespace, Name: name},
 		Spec: v1alpha1.ApplicationSpec{
-			SourceRef: v1alpha1.SourceReference{Kind: v1alpha1.GitRepositoryKind, Name: srcName, Namespace: srcNS},
-			Path:      o.Path,
-			Interval:  metav1.Duration{Duration: o.Interval},
-			Prune:     o.Prune,
-			SelfHeal:  &o.SelfHeal,
-			Wait:      &o.Wait,
+			Interval: metav1.Duration{Duration: o.Interval},
+			Prune:    o.Prune,
+			SelfHeal: &o.SelfHeal,
+			Wait:     &o.Wait,
 		},
+	}
+	if err := o.deploysFrom(&app.Spec); err != nil {
+		return nil, err
 	}
 	if o.RetryInterval > 0 {
 		app.Spec.RetryInterval = &metav1.Duration{Duration: o.RetryInterval}
@@ -326,28 +312,35 @@ func (o *CreateAppOptions) object(namespace, name string) (*v1alpha1.Application
 	return app, o.helmSettings(app)
 }
 
-// chartObject builds an Application of a repository chart: the common
-// flags as for a Git path, then spec.chart.
-func (o *CreateAppOptions) chartObject(namespace, name string) (*v1alpha1.Application, error) {
+// deploysFrom fills what the Application deploys: a repository chart
+// (--chart, --repo, ...) or a GitRepository path (--source, --path).
+func (o *CreateAppOptions) deploysFrom(spec *v1alpha1.ApplicationSpec) error {
+	if o.Chart == "" {
+		if o.ChartRepo != "" || o.ChartVersion != "" || o.ChartSecret != "" || o.PlainHTTP {
+			return errors.New("--repo, --version, --chart-secret and --plain-http go with --chart")
+		}
+		srcNS, srcName, err := requiredRef("--source", o.Source, "the GitRepository to deploy from, [NAMESPACE/]NAME (or --chart with --repo)")
+		if err != nil {
+			return err
+		}
+		if o.Path == "" {
+			return errors.New(`invalid --path "": use "." for the repository's root`)
+		}
+		spec.SourceRef = v1alpha1.SourceReference{Kind: v1alpha1.GitRepositoryKind, Name: srcName, Namespace: srcNS}
+		spec.Path = o.Path
+		return nil
+	}
 	if o.Source != "" {
-		return nil, errors.New("--chart and --source exclude each other: an Application deploys a repository chart or a GitRepository path")
+		return errors.New("--chart and --source exclude each other: an Application deploys a repository chart or a GitRepository path")
 	}
 	if !strings.HasPrefix(o.ChartRepo, "https://") && !strings.HasPrefix(o.ChartRepo, "http://") && !strings.HasPrefix(o.ChartRepo, "oci://") {
-		return nil, fmt.Errorf("invalid --repo %q: an https:// chart repository or an oci:// registry path is required with --chart", o.ChartRepo)
+		return fmt.Errorf("invalid --repo %q: an https:// chart repository or an oci:// registry path is required with --chart", o.ChartRepo)
 	}
-	withSource := *o
-	withSource.Chart, withSource.Source = "", "placeholder"
-	withSource.ChartRepo, withSource.ChartVersion, withSource.ChartSecret, withSource.PlainHTTP = "", "", "", false
-	app, err := withSource.object(namespace, name)
-	if err != nil {
-		return nil, err
-	}
-	app.Spec.SourceRef, app.Spec.Path = v1alpha1.SourceReference{}, ""
-	app.Spec.Chart = &v1alpha1.ChartSource{RepoURL: o.ChartRepo, Name: o.Chart, Version: o.ChartVersion, PlainHTTP: o.PlainHTTP}
+	spec.Chart = &v1alpha1.ChartSource{RepoURL: o.ChartRepo, Name: o.Chart, Version: o.ChartVersion, PlainHTTP: o.PlainHTTP}
 	if o.ChartSecret != "" {
-		app.Spec.Chart.SecretRef = &v1alpha1.LocalObjectReference{Name: o.ChartSecret}
+		spec.Chart.SecretRef = &v1alpha1.LocalObjectReference{Name: o.ChartSecret}
 	}
-	return app, nil
+	return nil
 }
 
 // helmSettings fills spec.helm from --release-name and --values-from.
@@ -505,6 +498,15 @@ func validName(name string) error {
 
 // parseNamespacedName reads "[NAMESPACE/]NAME" given to flag; the
 // namespace is empty when not given.
+// requiredRef reads the required flag naming an object,
+// "[NAMESPACE/]NAME"; about says what it names when it is missing.
+func requiredRef(flag, value, about string) (namespace, name string, err error) {
+	if value == "" {
+		return "", "", fmt.Errorf("%s is required: %s", flag, about)
+	}
+	return parseNamespacedName(flag, value)
+}
+
 func parseNamespacedName(flag, s string) (namespace, name string, err error) {
 	name = s
 	if i := strings.Index(s, "/"); i >= 0 {

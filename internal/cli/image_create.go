@@ -246,10 +246,7 @@ func (o *CreateImagePolicyOptions) object(namespace, name string) (*v1alpha1.Ima
 	if err := validName(name); err != nil {
 		return nil, err
 	}
-	if o.ImageRef == "" {
-		return nil, errors.New("--image-ref is required: the ImageRepository whose tags to choose from, [NAMESPACE/]NAME")
-	}
-	repoNS, repoName, err := parseNamespacedName("--image-ref", o.ImageRef)
+	repoNS, repoName, err := requiredRef("--image-ref", o.ImageRef, "the ImageRepository whose tags to choose from, [NAMESPACE/]NAME")
 	if err != nil {
 		return nil, err
 	}
@@ -342,10 +339,7 @@ func (o *CreateImageUpdateOptions) object(namespace, name string) (*v1alpha1.Ima
 	if err := validName(name); err != nil {
 		return nil, err
 	}
-	if o.Source == "" {
-		return nil, errors.New("--source is required: the GitRepository to commit to, [NAMESPACE/]NAME")
-	}
-	srcNS, srcName, err := parseNamespacedName("--source", o.Source)
+	srcNS, srcName, err := requiredRef("--source", o.Source, "the GitRepository to commit to, [NAMESPACE/]NAME")
 	if err != nil {
 		return nil, err
 	}
