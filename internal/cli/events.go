@@ -1,13 +1,11 @@
 package cli
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"io"
 	"slices"
 	"strings"
-	"text/tabwriter"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -80,9 +78,7 @@ func runEvents(ctx context.Context, out, errOut io.Writer, o *EventsOptions, k k
 func writeEvents(out io.Writer, events []corev1.Event, now time.Time) error {
 	events = slices.Clone(events)
 	slices.SortStableFunc(events, func(a, b corev1.Event) int { return lastSeen(a).Compare(lastSeen(b)) })
-	var buf bytes.Buffer
-	tw := tabwriter.NewWriter(&buf, 0, 4, 3, ' ', 0)
-	fmt.Fprintln(tw, "LAST SEEN\tTYPE\tREASON\tMESSAGE")
+	rows := make([][]string, 0, len(events))
 	for _, e := range events {
 		seen := "<unknown>"
 		if t := lastSeen(e); !t.IsZero() {
@@ -92,11 +88,9 @@ func writeEvents(out io.Writer, events []corev1.Event, now time.Time) error {
 			}
 		}
 		msg := strings.Join(strings.Fields(e.Message), " ")
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", seen, e.Type, e.Reason, msg)
+		rows = append(rows, []string{seen, e.Type, e.Reason, msg})
 	}
-	_ = tw.Flush() // writes to a buffer
-	_, err := io.WriteString(out, trimTrailingSpaces(buf.String()))
-	return err
+	return writeTable(out, "LAST SEEN\tTYPE\tREASON\tMESSAGE", rows)
 }
 
 // lastSeen is when the event last happened, whichever of the core/v1 and

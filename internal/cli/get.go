@@ -1,7 +1,6 @@
 package cli
 
 import (
-	"bytes"
 	"cmp"
 	"context"
 	"fmt"
@@ -9,7 +8,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"text/tabwriter"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -243,36 +241,21 @@ func printObject(out io.Writer, v any, f objectFormat) error {
 // writeGetTable prints the objects as get's table; with namespaces, a
 // NAMESPACE column comes first. now is the reference of AGE.
 func writeGetTable(out io.Writer, rows []objectStatus, namespaces bool, now time.Time) error {
-	var buf bytes.Buffer
-	tw := tabwriter.NewWriter(&buf, 0, 4, 3, ' ', 0)
 	header := "NAME\tREADY\tREVISION\tSUSPENDED\tAGE\tMESSAGE"
 	if namespaces {
 		header = "NAMESPACE\t" + header
 	}
-	fmt.Fprintln(tw, header)
+	cells := make([][]string, 0, len(rows))
 	for _, s := range rows {
 		age := "<unknown>"
 		if !s.Created.IsZero() {
 			age = duration.HumanDuration(now.Sub(s.Created))
 		}
-		cells := []string{s.Name, s.readyStatus(), shortRevision(s.Revision), strconv.FormatBool(s.Suspended), age, s.readyMessage()}
+		row := []string{s.Name, s.readyStatus(), shortRevision(s.Revision), strconv.FormatBool(s.Suspended), age, s.readyMessage()}
 		if namespaces {
-			cells = append([]string{s.Namespace}, cells...)
+			row = append([]string{s.Namespace}, row...)
 		}
-		fmt.Fprintln(tw, strings.Join(cells, "\t"))
+		cells = append(cells, row)
 	}
-	_ = tw.Flush() // writes to a buffer
-	_, err := io.WriteString(out, trimTrailingSpaces(buf.String()))
-	return err
-}
-
-// trimTrailingSpaces removes the padding tabwriter leaves after the last
-// non-empty cell of each line.
-func trimTrailingSpaces(text string) string {
-	var b strings.Builder
-	for line := range strings.Lines(text) {
-		b.WriteString(strings.TrimRight(line, " \n"))
-		b.WriteByte('\n')
-	}
-	return b.String()
+	return writeTable(out, header, cells)
 }

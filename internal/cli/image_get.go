@@ -1,14 +1,12 @@
 package cli
 
 import (
-	"bytes"
 	"cmp"
 	"context"
 	"fmt"
 	"io"
 	"slices"
 	"strings"
-	"text/tabwriter"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -195,13 +193,11 @@ func policyRows(policies []v1alpha1.ImagePolicy, images map[string]string, holds
 // writeImagesTable prints get images' table; with namespaces, a
 // NAMESPACE column comes first.
 func writeImagesTable(out io.Writer, rows []imageRow, namespaces bool) error {
-	var buf bytes.Buffer
-	tw := tabwriter.NewWriter(&buf, 0, 4, 3, ' ', 0)
 	header := "POLICY\tIMAGE\tTAG\tREADY\tHELD\tMESSAGE"
 	if namespaces {
 		header = "NAMESPACE\t" + header
 	}
-	fmt.Fprintln(tw, header)
+	cells := make([][]string, 0, len(rows))
 	for _, r := range rows {
 		var held []string
 		for _, h := range r.Held {
@@ -210,15 +206,13 @@ func writeImagesTable(out io.Writer, rows []imageRow, namespaces bool) error {
 			_, auto, _ := strings.Cut(h.Automation, "/")
 			held = append(held, tagOf(h.Image)+" by "+auto)
 		}
-		cells := []string{r.Policy, r.Image, r.Tag, r.Ready, strings.Join(held, ", "), r.Message}
+		row := []string{r.Policy, r.Image, r.Tag, r.Ready, strings.Join(held, ", "), r.Message}
 		if namespaces {
-			cells = append([]string{r.Namespace}, cells...)
+			row = append([]string{r.Namespace}, row...)
 		}
-		fmt.Fprintln(tw, strings.Join(cells, "\t"))
+		cells = append(cells, row)
 	}
-	_ = tw.Flush() // writes to a buffer
-	_, err := io.WriteString(out, trimTrailingSpaces(buf.String()))
-	return err
+	return writeTable(out, header, cells)
 }
 
 // tagOf is the tag of "name:tag[@digest]", as ImageRef.String writes it.

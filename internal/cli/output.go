@@ -1,11 +1,13 @@
 package cli
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"io"
 	"os"
 	"strings"
+	"text/tabwriter"
 
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
@@ -238,4 +240,28 @@ func (l *liveStatus) redraw() {
 		fmt.Fprintln(l.w, s)
 	}
 	l.drawn = len(lines)
+}
+
+// writeTable prints tab-separated cells aligned, without trailing spaces.
+func writeTable(out io.Writer, header string, rows [][]string) error {
+	var buf bytes.Buffer
+	tw := tabwriter.NewWriter(&buf, 0, 4, 3, ' ', 0)
+	fmt.Fprintln(tw, header)
+	for _, r := range rows {
+		fmt.Fprintln(tw, strings.Join(r, "\t"))
+	}
+	_ = tw.Flush() // writes to a buffer
+	_, err := io.WriteString(out, trimTrailingSpaces(buf.String()))
+	return err
+}
+
+// trimTrailingSpaces removes the padding tabwriter leaves after the last
+// non-empty cell of each line.
+func trimTrailingSpaces(text string) string {
+	var b strings.Builder
+	for line := range strings.Lines(text) {
+		b.WriteString(strings.TrimRight(line, " \n"))
+		b.WriteByte('\n')
+	}
+	return b.String()
 }

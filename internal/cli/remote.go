@@ -1,7 +1,6 @@
 package cli
 
 import (
-	"bytes"
 	"cmp"
 	"context"
 	"errors"
@@ -10,7 +9,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"text/tabwriter"
 	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -142,19 +140,6 @@ func writeAPIAppTable(out io.Writer, apps []apiv1.Application, namespaces bool, 
 		header = "NAMESPACE\t" + header
 	}
 	return writeTable(out, header, rows)
-}
-
-// writeTable prints tab-separated cells aligned, without trailing spaces.
-func writeTable(out io.Writer, header string, rows [][]string) error {
-	var buf bytes.Buffer
-	tw := tabwriter.NewWriter(&buf, 0, 4, 3, ' ', 0)
-	fmt.Fprintln(tw, header)
-	for _, r := range rows {
-		fmt.Fprintln(tw, strings.Join(r, "\t"))
-	}
-	_ = tw.Flush() // writes to a buffer
-	_, err := io.WriteString(out, trimTrailingSpaces(buf.String()))
-	return err
 }
 
 // getSourcesAPI is `cruise get sources [NAME]` through the API, which
