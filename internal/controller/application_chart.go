@@ -12,8 +12,6 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
-	"k8s.io/client-go/discovery"
-	"k8s.io/client-go/rest"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
@@ -69,7 +67,7 @@ func (r *ApplicationReconciler) render(ctx context.Context, app *cruisev1.Applic
 
 // renderChart renders a loaded chart and keeps what it generated.
 func (r *ApplicationReconciler) renderChart(ctx context.Context, app *cruisev1.Application, root string, ch *chart.Chart, files []string) (rendered, error) {
-	cluster, err := r.cluster.get(ctx)
+	cluster, err := r.cluster.Get()
 	if err != nil {
 		return rendered{}, transient(cruisev1.ReasonRenderFailed, err)
 	}
@@ -114,46 +112,6 @@ func hookObjects(rel *helm.Release) []render.Object {
 		out[i] = h.Object
 	}
 	return out
-}
-
-// clusterCache holds what charts read of the cluster (.Capabilities),
-// refreshed every few minutes: a CRD installed by one Application shows
-// in the API versions of the next render soon after.
-type clusterCache struct {
-	config *rest.Config
-	ttl    time.Duration
-
-	mu      sync.Mutex
-	cluster helm.Cluster
-	read    time.Time
-}
-
-func (c *clusterCache) get(ctx context.Context) (helm.Cluster, error) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if !c.read.IsZero() && time.Since(c.read) < c.ttl {
-		return c.cluster, nil
-	}
-	cfg := rest.CopyConfig(c.config)
-	cfg.Timeout = 30 * time.Second
-	d, err := discovery.NewDiscoveryClientForConfig(cfg)
-	if err != nil {
-		return helm.Cluster{}, fmt.Errorf("discovery client: %w", err)
-	}
-	cl, err := helm.Discover(d)
-	if err != nil {
-		return helm.Cluster{}, err
-	}
-	c.cluster, c.read = cl, time.Now()
-	return cl, nil
-}
-
-// invalidate makes the next render read the cluster again (after an
-// apply that created CRDs).
-func (c *clusterCache) invalidate() {
-	c.mu.Lock()
-	c.read = time.Time{}
-	c.mu.Unlock()
 }
 
 // newRelease says whether rendered, of digest, is a release not applied

@@ -25,6 +25,7 @@ import (
 	cruisev1 "github.com/cruisegitops/cruise/api/v1alpha1"
 	"github.com/cruisegitops/cruise/internal/apply"
 	"github.com/cruisegitops/cruise/internal/chartrepo"
+	"github.com/cruisegitops/cruise/internal/helm"
 	gitsource "github.com/cruisegitops/cruise/internal/source"
 )
 
@@ -60,7 +61,7 @@ type ApplicationReconciler struct {
 	Charts *chartrepo.Client
 
 	engines *engines
-	cluster *clusterCache
+	cluster *helm.ClusterCache
 	// valuesChanged holds the Applications whose valuesFrom changed.
 	valuesChanged keySet
 	drift         *driftWatcher
@@ -86,7 +87,10 @@ func (r *ApplicationReconciler) SetupWithManager(mgr ctrl.Manager) error {
 	r.outcomes = newOutcomes(r.Recorder).notifying(r.Notifier, cruisev1.ApplicationKind)
 	r.outcomes.notices.source = r.sourceURL
 	r.engines = newEngines(mgr.GetConfig(), apply.EngineOptions{FieldManager: r.FieldManager})
-	r.cluster = &clusterCache{config: mgr.GetConfig(), ttl: 5 * time.Minute}
+	// Charts read .Capabilities from here: a CRD another Application
+	// installs shows within minutes, or at once after our own apply wrote
+	// one.
+	r.cluster = &helm.ClusterCache{Config: mgr.GetConfig(), TTL: 5 * time.Minute}
 	mc, err := metadata.NewForConfig(mgr.GetConfig())
 	if err != nil {
 		return fmt.Errorf("metadata client: %w", err)

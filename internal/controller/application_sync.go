@@ -254,7 +254,7 @@ func (r *ApplicationReconciler) apply(ctx context.Context, app *cruisev1.Applica
 			r.Metrics.countObject(string(c.Action))
 			if c.Ref.Kind == "CustomResourceDefinition" {
 				// Charts rendered next see the new API in .Capabilities.
-				r.cluster.invalidate()
+				r.cluster.Invalidate()
 			}
 		}
 	}

@@ -5,7 +5,6 @@ import (
 	"net/http"
 
 	corev1 "k8s.io/api/core/v1"
-	"k8s.io/client-go/discovery"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	chart "helm.sh/helm/v4/pkg/chart/v2"
@@ -98,11 +97,7 @@ func (s *Server) renderRepoChart(ctx context.Context, id Identity, c client.Clie
 // credentials anywhere the sync would not.
 func (s *Server) renderChart(ctx context.Context, id Identity, c client.Client, app *v1alpha1.Application, root string, ch *chart.Chart, files []string) ([]render.Object, error) {
 	cfg := s.kube.configFor(id)
-	d, err := discovery.NewDiscoveryClientForConfig(cfg)
-	if err != nil {
-		return nil, err
-	}
-	cluster, err := helm.Discover(d)
+	cluster, err := s.capabilities.Get()
 	if err != nil {
 		return nil, newError(http.StatusBadGateway, apiv1.CodeUnavailable, "%v", err)
 	}

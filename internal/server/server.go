@@ -15,6 +15,7 @@ import (
 	"k8s.io/client-go/rest"
 
 	"github.com/cruisegitops/cruise/internal/chartrepo"
+	"github.com/cruisegitops/cruise/internal/helm"
 	"github.com/cruisegitops/cruise/internal/server/web"
 	"github.com/cruisegitops/cruise/internal/source"
 	"github.com/cruisegitops/cruise/oauth"
@@ -117,9 +118,12 @@ type Server struct {
 	pages    *web.Renderer
 	fetcher  *source.Fetcher
 	charts   *chartrepo.Client
-	openapi  map[string]any
-	origin   string
-	handler  http.Handler
+	// capabilities is what chart diffs read of the cluster, shared by all
+	// users (discovery is open to every authenticated one).
+	capabilities *helm.ClusterCache
+	openapi      map[string]any
+	origin       string
+	handler      http.Handler
 }
 
 // New returns a Server. It reads API discovery once (with its own
@@ -146,6 +150,7 @@ func New(ctx context.Context, opts Options) (*Server, error) {
 	if s.kube, err = newClients(opts.Kube); err != nil {
 		return nil, err
 	}
+	s.capabilities = &helm.ClusterCache{Config: opts.Kube, TTL: 5 * time.Minute}
 	a := &opts.Auth
 	if s.verifier, err = resource.New(resource.Options{Issuer: a.Issuer, Audience: a.Audience, Keys: a.Keys}); err != nil {
 		return nil, err
