@@ -74,6 +74,12 @@ func RenderChart(ctx context.Context, app *v1alpha1.Application, root string, ch
 		}
 	}
 	kept, err := helm.LoadGenerated(ctx, env.Reader, app.Namespace, helm.GeneratedSecretName(app.Name))
+	if apierrors.IsForbidden(err) {
+		// A reader who may not read Secrets (a user's diff) renders with
+		// fresh generated values: they show as changes, masked like every
+		// Secret value, rather than failing the whole diff.
+		kept, err = nil, nil
+	}
 	if err != nil {
 		return nil, err
 	}
